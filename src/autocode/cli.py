@@ -1,0 +1,165 @@
+"""The ``autocode`` command line: parses options, calls one library function, reports errors.
+
+Heavy libraries (spaCy, scikit-learn, torch) are imported inside the commands, so that
+``autocode --help`` is instant.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from autocode.errors import AutocodeError
+
+app = typer.Typer(
+    help="Offline auto-coder for qualitative interviews: code, grade and compare.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+codebook_app = typer.Typer(help="Show or check a codebook file.", no_args_is_help=True)
+app.add_typer(codebook_app, name="codebook")
+
+STUDY = typer.Argument(..., help="Study folder (transcripts/, participants.csv, codings/).")
+FORCE = typer.Option(False, "--force", help="Replace the output folder if it exists.")
+CODEBOOK = typer.Option(None, "--codebook", help="Codebook YAML (default: the study's, else the shipped one).")
+CONFIG = typer.Option(None, "--config", help="Settings YAML overriding the study's (see docs/formats.md).")
+BY = typer.Option(None, "--by", help="participants.csv column to break grades down by (repeatable; default: role).")
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.echo(f"Error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def friendly(func):
+    """Turn AutocodeError into one line on stderr and exit 1; Ctrl-C into exit 130."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except AutocodeError as exc:
+            _fail(str(exc))
+        except KeyboardInterrupt:
+            _fail("interrupted; no output was written", 130)
+
+    return wrapper
+
+
+def _progress():
+    from autocode.progress import bar, silent
+
+    return bar if sys.stderr.isatty() else silent
+
+
+@app.command()
+@friendly
+def run(
+    study: Path = STUDY,
+    out: Path = typer.Option(..., "--out", "-o", help="Folder to write coded segments, grades and comparison."),
+    model: Optional[Path] = typer.Option(None, "--model", "-m", help="Model folder (default: the shipped TF-IDF model)."),
+    coder: Optional[str] = typer.Option(None, "--coder", help="Human coder to compare with (default: first found)."),
+    by: Optional[List[str]] = BY,
+    codebook: Optional[Path] = CODEBOOK,
+    config: Optional[Path] = CONFIG,
+    force: bool = FORCE,
+):
+    """Code every participant turn of a study, grade each code, compare with human coding."""
+    from autocode.pipeline import run as run_study
+
+    result = run_study(study, out, model, force=force, codebook=codebook, config=config, coder=coder,
+                       by=by, progress=_progress())
+    typer.echo(f"Coded {result.segments} segments from {result.transcripts} transcripts into {result.out}/")
+    typer.echo("Wrote " + ", ".join(result.files))
+    if result.comparison:
+        cat = result.comparison["summary"].get("category", {})
+        typer.echo(f"Human ({result.comparison['coder']}) vs machine, category level: "
+                   f"macro-F1 {cat.get('macro_f1', float('nan')):.3f}, kappa {cat.get('kappa', float('nan')):.3f}")
+
+
+@app.command()
+@friendly
+def train(
+    study: Path = STUDY,
+    out: Path = typer.Option(..., "--out", "-o", help="Model folder to create, e.g. models/mine."),
+    model: str = typer.Option("tfidf", "--model", help="Model type: tfidf."),
+    coder: Optional[str] = typer.Option(None, "--coder", help="Human coder to learn from (default: first found)."),
+    folds: int = typer.Option(5, "--folds", min=2, help="Cross-validation folds, grouped by transcript."),
+    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    include_heldout: bool = typer.Option(False, "--include-heldout", help="Also train on the study's held-out transcripts."),
+    codebook: Optional[Path] = CODEBOOK,
+    config: Optional[Path] = CONFIG,
+    force: bool = FORCE,
+):
+    """Train a model on a study's human coding, with cross-validation grouped by interview."""
+    from autocode.training import train as train_model
+
+    result = train_model(study, out, model, force=force, codebook=codebook, config=config, coder=coder,
+                         folds=folds, seed=seed, include_heldout=include_heldout, progress=_progress())
+    typer.echo(f"Trained on {result.segments} segments from {result.transcripts} transcripts; saved {result.out}/")
+    for name in ("cross_validation", "heldout"):
+        cat = result.metrics.get(name, {}).get("levels", {}).get("category")
+        if cat:
+            typer.echo(f"{name}, category level: macro-F1 {cat['macro_f1']:.3f}, kappa {cat['kappa']:.3f}")
+
+
+@app.command()
+@friendly
+def grade(
+    study: Path = STUDY,
+    coding: Path = typer.Option(..., "--coding", help="A codings JSONL or a run's segments.jsonl."),
+    by: Optional[List[str]] = BY,
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write grades.csv and grades.md here."),
+    codebook: Optional[Path] = CODEBOOK,
+    config: Optional[Path] = CONFIG,
+    force: bool = FORCE,
+):
+    """Grade any coding by spread and depth (Strong / Moderate / Weaker)."""
+    from autocode.pipeline import write_grades
+
+    typer.echo(write_grades(study, coding, out, by=by, codebook=codebook, config=config, force=force), nl=False)
+
+
+@app.command()
+@friendly
+def agree(
+    coding_a: Path = typer.Argument(..., help="Reference coding (codings JSONL or a run's segments.jsonl)."),
+    coding_b: Path = typer.Argument(..., help="Coding to compare with it."),
+    study: Optional[Path] = typer.Option(None, "--study", help="Study folder (default: the folder holding codings/)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write agreement.csv and agreement.md here."),
+    codebook: Optional[Path] = CODEBOOK,
+    config: Optional[Path] = CONFIG,
+    force: bool = FORCE,
+):
+    """Per-code agreement (kappa, F1) between two codings of the same transcripts."""
+    from autocode.pipeline import write_agreement
+
+    typer.echo(write_agreement(coding_a, coding_b, study, out, codebook=codebook, config=config, force=force), nl=False)
+
+
+@codebook_app.command("show")
+@friendly
+def codebook_show(file: Path = typer.Argument(..., help="Codebook YAML file.")):
+    """Print the code hierarchy."""
+    from autocode.codebook import describe, load_codebook
+
+    typer.echo(describe(load_codebook(file)))
+
+
+@codebook_app.command("validate")
+@friendly
+def codebook_validate(file: Path = typer.Argument(..., help="Codebook YAML file.")):
+    """Check a codebook file; exit 1 with the problem if it is invalid."""
+    from autocode.codebook import load_codebook
+
+    book = load_codebook(file)
+    typer.echo(f"{file}: valid ({len(book)} codes, hash {book.structure_hash()})")
+
+
+if __name__ == "__main__":
+    app()

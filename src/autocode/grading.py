@@ -1,0 +1,124 @@
+"""The spread-and-depth grader, one function for human and machine coding alike.
+
+For each code at every level of the hierarchy:
+
+- occurrences: runs of contiguous coded segments within one turn (so finer segmentation does
+  not inflate depth);
+- spread: participants with at least one occurrence, and its share of all participants in
+  scope (every participant with at least one segment in the coding);
+- depth: occurrences / spread;
+- grade: Strong / Moderate / Weaker / below by share, with the boundary rule from
+  :class:`~autocode.config.GradingConfig`; a depth outside the configured range is flagged.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from autocode.codebook import Codebook
+from autocode.config import GradingConfig
+from autocode.segment import Segment
+
+STRONG, MODERATE, WEAKER = "Strong", "Moderate", "Weaker"
+
+
+@dataclass(frozen=True)
+class GradeRow:
+    code: str
+    level: str
+    label: str
+    group: str  # "all" or "<column>=<value>"
+    participants: int  # participants in scope
+    spread: int
+    occurrences: int
+    depth: float | None
+    grade: str
+    flag: str
+
+    @property
+    def share(self) -> float:
+        return self.spread / self.participants if self.participants else 0.0
+
+
+def grade_for_share(spread: int, total: int, config: GradingConfig) -> str:
+    """Exact (rational) comparison of spread/total with the configured thresholds."""
+    if total == 0:
+        return config.below_weaker
+    share = Fraction(spread, total)
+    for name, threshold in ((STRONG, config.strong), (MODERATE, config.moderate), (WEAKER, config.weaker)):
+        limit = Fraction(str(threshold))
+        if share > limit or (share == limit and config.boundary == "lower"):
+            return name
+    return config.below_weaker
+
+
+def depth_flag(depth: float | None, config: GradingConfig) -> str:
+    if depth is None:
+        return ""
+    if depth < config.depth_min:
+        return f"depth {depth:.2f} below {config.depth_min:g}"
+    if depth > config.depth_max:
+        return f"depth {depth:.2f} above {config.depth_max:g}"
+    return ""
+
+
+def count_occurrences(segments: Sequence[Segment], Y: np.ndarray) -> dict[str, np.ndarray]:
+    """Per participant, the number of runs of each code (columns of ``Y``)."""
+    Y = np.asarray(Y, dtype=bool)
+    counts: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(Y.shape[1], dtype=int))
+    previous = np.zeros(Y.shape[1], dtype=bool)
+    last_key = None
+    for i, seg in enumerate(segments):
+        key = (seg.transcript, seg.turn)
+        if key != last_key:
+            previous = np.zeros(Y.shape[1], dtype=bool)
+            last_key = key
+        counts[seg.participant] += Y[i] & ~previous
+        previous = Y[i]
+    for seg in segments:  # participants with segments but no codes still count in scope
+        counts[seg.participant]
+    return dict(counts)
+
+
+def grade(
+    segments: Sequence[Segment],
+    Y: np.ndarray,
+    codebook: Codebook,
+    config: GradingConfig | None = None,
+    participants: Mapping[str, Mapping[str, str]] | None = None,
+    by: Sequence[str] = (),
+) -> list[GradeRow]:
+    """Grade every code for all participants, then for each value of each ``by`` column.
+
+    ``segments`` must be in text order within each transcript, as segmentation returns them.
+    ``Y`` is a boolean (n_segments, n_codes) matrix in codebook order, closed upwards.
+    """
+    config = config or GradingConfig()
+    Y = codebook.closure(Y)
+    counts = count_occurrences(segments, Y)
+    groups = {"all": list(counts)}
+    for column in by:
+        values: dict[str, list[str]] = defaultdict(list)
+        for pid in counts:
+            value = (participants or {}).get(pid, {}).get(column, "") or "(blank)"
+            values[value].append(pid)
+        for value in sorted(values):
+            groups[f"{column}={value}"] = values[value]
+    rows = []
+    for group, pids in groups.items():
+        matrix = np.array([counts[p] for p in pids]) if pids else np.zeros((0, len(codebook)), dtype=int)
+        for j, code in enumerate(codebook.codes):
+            column = matrix[:, j] if len(pids) else np.zeros(0, dtype=int)
+            spread = int((column > 0).sum())
+            occurrences = int(column.sum())
+            depth = occurrences / spread if spread else None
+            rows.append(
+                GradeRow(code.id, codebook.level_name(code.id), code.label, group, len(pids), spread,
+                         occurrences, depth, grade_for_share(spread, len(pids), config), depth_flag(depth, config))
+            )
+    return rows

@@ -1,0 +1,1 @@
+"""Readers and writers: transcripts, study folders, codings and atomic output."""

@@ -1,0 +1,264 @@
+"""The library behind each CLI command: run, train, grade_study and agree.
+
+Each function takes paths and options, returns a small result object and writes its outputs
+atomically into a fresh folder (replacing an existing one only with ``force=True``).
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from autocode import __version__, agreement
+from autocode.classifiers.base import Model, load_model, make_classifier
+from autocode.codebook import Codebook
+from autocode.config import SegmentConfig, load_config
+from autocode.errors import AutocodeError
+from autocode.evaluation import cross_validate
+from autocode.grading import GradeRow, grade
+from autocode.io.atomic import output_dir, write_text
+from autocode.io.codings import Span
+from autocode.io.study import Study, load_study
+from autocode.labels import project_spans
+from autocode.progress import silent
+from autocode.reports import grades as grade_report
+from autocode.reports.tables import to_csv
+from autocode.resources import default_model_path
+from autocode.segment import Segment, segment_all
+
+Progress = Callable
+
+
+@dataclass
+class RunResult:
+    out: Path
+    segments: int
+    transcripts: int
+    grades: list[GradeRow]
+    comparison: dict | None = None
+    files: list[str] = field(default_factory=list)
+
+
+@dataclass
+class TrainResult:
+    out: Path
+    metrics: dict
+    segments: int
+    transcripts: int
+
+
+# -- shared steps ---------------------------------------------------------------------------
+def open_study(study_dir, codebook=None, config=None) -> Study:
+    return load_study(study_dir, codebook, load_config(config) if config else None)
+
+
+def pick_coder(study: Study, coder: str | None) -> str | None:
+    if coder is None:
+        return sorted(study.codings)[0] if study.codings else None
+    if coder not in study.codings:
+        have = ", ".join(sorted(study.codings)) or "none"
+        raise AutocodeError(f"no codings/{coder}.jsonl in the study (coders found: {have})", study.root)
+    return coder
+
+
+def segments_for(study: Study, config: SegmentConfig, only: set[str] | None = None, progress: Progress = silent) -> list[Segment]:
+    transcripts = [t for t in study.transcripts if only is None or t.id in only]
+    return segment_all(progress(transcripts, description="segmenting"), config)
+
+
+def predict(model: Model, segments: Sequence[Segment], codebook: Codebook, progress: Progress = silent,
+            batch: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    texts = [s.text for s in segments]
+    parts = [model.predict_proba(texts[i : i + batch]) for i in progress(range(0, len(texts), batch), description="coding")]
+    P = codebook.closure_max(np.vstack(parts) if parts else np.zeros((0, len(codebook))))
+    return P, model.decide(P, codebook)
+
+
+def attribute_columns(study: Study, by: Sequence[str] | None) -> list[str]:
+    columns = {k for attrs in study.participants.values() for k in attrs}
+    if by is None:
+        return ["role"] if "role" in columns else []
+    missing = [c for c in by if c not in columns]
+    if missing:
+        raise AutocodeError(f"participants.csv has no column {', '.join(missing)} to break grades down by", study.root)
+    return list(by)
+
+
+# -- run -------------------------------------------------------------------------------------
+def run(study_dir, out_dir, model_dir=None, *, force=False, codebook=None, config=None, coder=None,
+        by: Sequence[str] | None = None, progress: Progress = silent) -> RunResult:
+    """Code every participant turn of a study, grade the codes, and compare with human coding."""
+    study = open_study(study_dir, codebook, config)
+    model_dir = Path(model_dir) if model_dir else default_model_path()
+    model = load_model(model_dir, study.codebook)
+    seg_config = SegmentConfig(**model.meta.get("training", {}).get("segment", {})) if not config else study.config.segment
+    segments = segments_for(study, seg_config, progress=progress)
+    P, Y = predict(model, segments, study.codebook, progress)
+    columns = attribute_columns(study, by)
+    grades = grade(segments, Y, study.codebook, study.config.grading, study.participants, columns)
+    comparison = None
+    coder = pick_coder(study, coder)
+    with output_dir(out_dir, force, protected=[study.root, model_dir]) as tmp:
+        write_segments(tmp, segments, P, Y, study.codebook)
+        write_text(tmp / "grades.csv", grade_report.grades_csv(grades))
+        write_text(tmp / "grades.md", grade_report.grades_markdown(grades, f"Machine grades: {study.name}"))
+        if coder is not None:
+            comparison = write_comparison(tmp, study, coder, segments, Y, model)
+        write_text(tmp / "run.json", json.dumps(run_record(study, model_dir, model, seg_config, coder), indent=2) + "\n")
+        files = sorted(p.name for p in tmp.iterdir())
+    return RunResult(Path(out_dir), len(segments), len(study.transcripts), grades, comparison, files)
+
+
+def write_segments(folder: Path, segments: Sequence[Segment], P: np.ndarray, Y: np.ndarray, codebook: Codebook) -> None:
+    lines, rows = [], []
+    for i, seg in enumerate(segments):
+        codes = [c for j, c in enumerate(codebook.ids) if Y[i, j]]
+        confidence = {c: round(float(P[i, codebook.index[c]]), 4) for c in codes}
+        record = {"id": seg.id, "transcript": seg.transcript, "participant": seg.participant, "speaker": seg.speaker,
+                  "turn": seg.turn, "start": seg.start, "end": seg.end, "text": seg.text, "codes": codes,
+                  "confidence": confidence}
+        lines.append(json.dumps(record, ensure_ascii=False))
+        rows.append({**record, "codes": ";".join(codes),
+                     "confidence": ";".join(f"{c}={p:.4f}" for c, p in confidence.items())})
+    write_text(folder / "segments.jsonl", "\n".join(lines) + "\n")
+    columns = ["id", "transcript", "participant", "speaker", "turn", "start", "end", "text", "codes", "confidence"]
+    write_text(folder / "segments.csv", to_csv(rows, columns))
+
+
+def write_comparison(folder: Path, study: Study, coder: str, segments: Sequence[Segment], Y: np.ndarray,
+                     model: Model) -> dict:
+    scope = study.coder_transcripts(coder)
+    keep = np.array([s.transcript in scope for s in segments], dtype=bool)
+    scoped = [s for s, k in zip(segments, keep) if k]
+    Yh = project_spans(scoped, study.codings[coder], study.codebook, study.config.projection)
+    Ym = Y[keep]
+    human = grade(scoped, Yh, study.codebook, study.config.grading, study.participants)
+    machine = grade(scoped, Ym, study.codebook, study.config.grading, study.participants)
+    per_code = agreement.per_code(Yh, Ym, study.codebook)
+    summary = agreement.summarise(per_code, study.codebook, Yh, Ym)
+    rows = grade_report.comparison_rows(human, machine, per_code)
+    notes = [f"Human coder: {coder}; {len(scope)} transcripts, {len(scoped)} segments."]
+    trained_on = model.meta.get("training", {}).get("transcripts", {})
+    seen = sorted(t.id for t in study.transcripts if t.id in scope and trained_on.get(t.id) == t.checksum)
+    if seen:
+        notes.append(f"{len(seen)} of these transcripts were in the model's training data, so agreement on them "
+                     "is optimistic; see the held-out figures in the model's metrics for an honest estimate.")
+    write_text(folder / "comparison.csv", to_csv(rows, grade_report.COMPARISON_COLUMNS))
+    title = f"Human ({coder}) vs machine: {study.name}"
+    write_text(folder / "comparison.md", grade_report.comparison_markdown(rows, summary, title, notes))
+    return {"coder": coder, "summary": summary, "seen_in_training": len(seen)}
+
+
+def run_record(study: Study, model_dir: Path, model: Model, seg_config: SegmentConfig, coder: str | None) -> dict:
+    import sklearn
+    import spacy
+
+    return {
+        "autocode_version": __version__,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "study": str(study.root.resolve()),
+        "model": {"path": str(Path(model_dir).resolve()), "type": model.kind,
+                  "codebook_hash": model.meta.get("codebook", {}).get("hash")},
+        "codebook": {"name": study.codebook.name, "hash": study.codebook.structure_hash()},
+        "config": {**study.config.model_dump(), "segment": seg_config.model_dump()},
+        "human_coder": coder,
+        "inputs": {t.id: t.checksum for t in study.transcripts},
+        "versions": {"python": platform.python_version(), "numpy": np.__version__,
+                     "scikit-learn": sklearn.__version__, "spacy": spacy.__version__},
+    }
+
+
+# -- grade and agree -------------------------------------------------------------------------
+def load_coding(path, study: Study) -> list[Span]:
+    """Read a coding: human spans (codings JSONL) or the segments.jsonl that ``run`` writes."""
+    from autocode.io.codings import read_codings
+
+    path = Path(path)
+    if not path.is_file():
+        raise AutocodeError("coding file not found; pass a codings JSONL or a run's segments.jsonl", path)
+    first = next((line for line in path.read_text(encoding="utf-8-sig").splitlines() if line.strip()), "")
+    try:
+        keys = set(json.loads(first)) if first else set()
+    except (json.JSONDecodeError, TypeError):
+        raise AutocodeError("coding file is not JSON lines; expected one JSON object per line", path) from None
+    if "codes" not in keys:
+        return read_codings(path, study.texts(), study.codebook.ids)
+    spans = []
+    texts = study.texts()
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        tid = row.get("transcript")
+        if tid not in texts:
+            raise AutocodeError(f"line {number}: transcript {tid!r} is not in the study", path)
+        for code in row.get("codes", []):
+            if code not in study.codebook.index:
+                raise AutocodeError(f"line {number}: code {code!r} is not in the codebook", path)
+            spans.append(Span(tid, int(row["start"]), int(row["end"]), code, path.parent.name))
+    return spans
+
+
+def _coded(study: Study, spans: list[Span], scope: set[str]) -> tuple[list[Segment], np.ndarray]:
+    segments = segments_for(study, study.config.segment, only=scope)
+    return segments, project_spans(segments, spans, study.codebook, study.config.projection)
+
+
+def grade_study(study_dir, coding, *, codebook=None, config=None, by: Sequence[str] | None = None) -> list[GradeRow]:
+    """Grade any coding of a study (human spans or a run's segments.jsonl)."""
+    study = open_study(study_dir, codebook, config)
+    spans = load_coding(coding, study)
+    segments, Y = _coded(study, spans, {s.transcript for s in spans})
+    return grade(segments, Y, study.codebook, study.config.grading, study.participants, attribute_columns(study, by))
+
+
+def agree(study_dir, coding_a, coding_b, *, codebook=None, config=None) -> tuple[list, dict, int]:
+    """Segment-level agreement of two codings over the transcripts both coded."""
+    study = open_study(study_dir, codebook, config)
+    a, b = load_coding(coding_a, study), load_coding(coding_b, study)
+    scope = {s.transcript for s in a} & {s.transcript for s in b}
+    if not scope:
+        raise AutocodeError(f"{coding_a} and {coding_b} share no transcript; agreement needs common transcripts")
+    segments, Ya = _coded(study, a, scope)
+    Yb = project_spans(segments, b, study.codebook, study.config.projection)
+    rows = agreement.per_code(Ya, Yb, study.codebook)
+    return rows, agreement.summarise(rows, study.codebook, Ya, Yb), len(scope)
+
+
+def _write_or_render(out, force: bool, protected: list[Path], files: dict[str, str], shown: str) -> str:
+    if out is None:
+        return shown
+    with output_dir(out, force, protected=protected) as tmp:
+        for name, text in files.items():
+            write_text(tmp / name, text)
+    return f"Wrote {', '.join(files)} to {out}/\n"
+
+
+def write_grades(study_dir, coding, out=None, *, by=None, codebook=None, config=None, force=False) -> str:
+    """Grade a coding; write grades.csv/.md into ``out``, or return the Markdown table."""
+    rows = grade_study(study_dir, coding, codebook=codebook, config=config, by=by)
+    markdown = grade_report.grades_markdown(rows, f"Grades: {Path(coding).name}")
+    files = {"grades.csv": grade_report.grades_csv(rows), "grades.md": markdown}
+    return _write_or_render(out, force, [Path(study_dir), Path(coding)], files, markdown)
+
+
+def write_agreement(coding_a, coding_b, study_dir=None, out=None, *, codebook=None, config=None, force=False) -> str:
+    """Agreement of two codings; write agreement.csv/.md into ``out``, or return the Markdown."""
+    from autocode.reports.tables import to_markdown
+
+    study_dir = Path(study_dir) if study_dir else Path(coding_a).resolve().parent.parent
+    rows, summary, n = agree(study_dir, coding_a, coding_b, codebook=codebook, config=config)
+    table = [vars(r) for r in rows]
+    columns = ["code", "level", "n", "count_a", "count_b", "percent", "kappa", "precision", "recall", "f1"]
+    levels = [{"level": k, **v} for k, v in summary.items()]
+    markdown = (f"# Agreement: {Path(coding_a).name} vs {Path(coding_b).name} ({n} transcripts)\n\n"
+                + to_markdown(levels, ["level", "codes", "macro_f1", "micro_f1", "kappa", "percent"])
+                + "\n" + to_markdown(table, columns))
+    files = {"agreement.csv": to_csv(table, columns), "agreement.md": markdown}
+    return _write_or_render(out, force, [study_dir], files, markdown)

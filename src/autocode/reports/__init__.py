@@ -1,0 +1,1 @@
+"""Report writers: grade tables, human-vs-machine comparisons, agreement tables."""
