@@ -41,7 +41,7 @@ def test_turn_and_window_units(transcript):
 
 def test_segments_never_cross_a_blank_line_without_punctuation():
     t = parse_transcript("Interviewer: Go on\n\nP01: first part with no stop\n\nsecond part\n", "T", DEFAULT_INTERVIEWER_LABELS)
-    assert [s.text for s in segment_transcript(t, SegmentConfig())] == ["first part with no stop", "second part"]
+    assert [s.text for s in segment_transcript(t, SegmentConfig(unit="sentence"))] == ["first part with no stop", "second part"]
 
 
 def _seg(start, end):

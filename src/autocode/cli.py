@@ -77,9 +77,11 @@ def run(
     typer.echo(f"Coded {result.segments} segments from {result.transcripts} transcripts into {result.out}/")
     typer.echo("Wrote " + ", ".join(result.files))
     if result.comparison:
-        cat = result.comparison["summary"].get("category", {})
-        typer.echo(f"Human ({result.comparison['coder']}) vs machine, category level: "
-                   f"macro-F1 {cat.get('macro_f1', float('nan')):.3f}, kappa {cat.get('kappa', float('nan')):.3f}")
+        for key, scope in (("summary", "all coded transcripts"), ("summary_unseen", "transcripts unseen in training")):
+            cat = result.comparison.get(key, {}).get("category")
+            if cat:
+                typer.echo(f"Human ({result.comparison['coder']}) vs machine, category level, {scope}: "
+                           f"macro-F1 {cat['macro_f1']:.3f}, kappa {cat['kappa']:.3f}")
 
 
 @app.command()

@@ -16,13 +16,12 @@ from typing import Callable, Sequence
 import numpy as np
 
 from autocode import __version__, agreement
-from autocode.classifiers.base import Model, load_model, make_classifier
+from autocode.classifiers.base import Model, load_model
 from autocode.codebook import Codebook
 from autocode.config import SegmentConfig, load_config
 from autocode.errors import AutocodeError
-from autocode.evaluation import cross_validate
 from autocode.grading import GradeRow, grade
-from autocode.io.atomic import output_dir, write_text
+from autocode.io.atomic import output_dir, write_json, write_text
 from autocode.io.codings import Span
 from autocode.io.study import Study, load_study
 from autocode.labels import project_spans
@@ -110,7 +109,7 @@ def run(study_dir, out_dir, model_dir=None, *, force=False, codebook=None, confi
         write_text(tmp / "grades.md", grade_report.grades_markdown(grades, f"Machine grades: {study.name}"))
         if coder is not None:
             comparison = write_comparison(tmp, study, coder, segments, Y, model)
-        write_text(tmp / "run.json", json.dumps(run_record(study, model_dir, model, seg_config, coder), indent=2) + "\n")
+        write_json(tmp / "run.json", run_record(study, model_dir, model, seg_config, coder))
         files = sorted(p.name for p in tmp.iterdir())
     return RunResult(Path(out_dir), len(segments), len(study.transcripts), grades, comparison, files)
 
@@ -145,14 +144,21 @@ def write_comparison(folder: Path, study: Study, coder: str, segments: Sequence[
     rows = grade_report.comparison_rows(human, machine, per_code)
     notes = [f"Human coder: {coder}; {len(scope)} transcripts, {len(scoped)} segments."]
     trained_on = model.meta.get("training", {}).get("transcripts", {})
-    seen = sorted(t.id for t in study.transcripts if t.id in scope and trained_on.get(t.id) == t.checksum)
+    seen = {t.id for t in study.transcripts if t.id in scope and trained_on.get(t.id) == t.checksum}
+    result = {"coder": coder, "summary": summary, "seen_in_training": len(seen)}
+    extra = {}
     if seen:
         notes.append(f"{len(seen)} of these transcripts were in the model's training data, so agreement on them "
-                     "is optimistic; see the held-out figures in the model's metrics for an honest estimate.")
+                     "is optimistic; the table below the first one leaves them out.")
+        unseen = np.array([s.transcript not in seen for s in scoped], dtype=bool)
+        if unseen.any():
+            rows_unseen = agreement.per_code(Yh[unseen], Ym[unseen], study.codebook)
+            result["summary_unseen"] = agreement.summarise(rows_unseen, study.codebook, Yh[unseen], Ym[unseen])
+            extra[f"transcripts not in the model's training data ({len(scope) - len(seen)})"] = result["summary_unseen"]
     write_text(folder / "comparison.csv", to_csv(rows, grade_report.COMPARISON_COLUMNS))
     title = f"Human ({coder}) vs machine: {study.name}"
-    write_text(folder / "comparison.md", grade_report.comparison_markdown(rows, summary, title, notes))
-    return {"coder": coder, "summary": summary, "seen_in_training": len(seen)}
+    write_text(folder / "comparison.md", grade_report.comparison_markdown(rows, summary, title, notes, extra))
+    return result
 
 
 def run_record(study: Study, model_dir: Path, model: Model, seg_config: SegmentConfig, coder: str | None) -> dict:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 
@@ -10,7 +9,7 @@ from autocode import agreement
 from autocode.classifiers.base import Model, make_classifier
 from autocode.errors import AutocodeError
 from autocode.evaluation import cross_validate
-from autocode.io.atomic import output_dir, write_text
+from autocode.io.atomic import output_dir, write_json, write_text
 from autocode.labels import project_spans
 from autocode.pipeline import TrainResult, open_study, pick_coder, segments_for
 from autocode.progress import silent
@@ -57,7 +56,7 @@ def train(study_dir, out_dir, kind: str = "tfidf", *, force=False, codebook=None
     }
     with output_dir(out_dir, force, protected=[study.root]) as tmp:
         model.save(tmp, book)
-        write_text(tmp / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+        write_json(tmp / "metrics.json", metrics)
         write_text(tmp / "README.md", model_card(model, metrics))
     return TrainResult(Path(out_dir), metrics, len(segments), len(scope))
 

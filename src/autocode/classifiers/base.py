@@ -22,7 +22,7 @@ import numpy as np
 from autocode import __version__
 from autocode.codebook import Codebook
 from autocode.errors import AutocodeError
-from autocode.io.atomic import write_text
+from autocode.io.atomic import write_json
 
 FORMAT_VERSION = 1
 META_FILE = "model.json"
@@ -98,7 +98,7 @@ class Model:
             thresholds=[round(float(t), 6) for t in self.thresholds],
             files={name: _sha256(directory / name) for name in sorted(files)},
         )
-        write_text(directory / META_FILE, json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
+        write_json(directory / META_FILE, meta)
 
 
 def _sha256(path: Path) -> str:

@@ -7,6 +7,8 @@ is replaced only with ``force`` and never when it holds the inputs.
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import shutil
 import tempfile
@@ -79,3 +81,19 @@ def output_dir(out: str | Path, force: bool = False, protected: list[Path] = ())
     os.replace(tmp, out)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def json_safe(value):
+    """Replace NaN and infinities (not valid JSON) with None, recursively."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
+
+
+def write_json(path: str | Path, value) -> None:
+    """Atomically write ``value`` as indented, strictly valid JSON."""
+    write_text(path, json.dumps(json_safe(value), indent=2, ensure_ascii=False, allow_nan=False) + "\n")

@@ -65,13 +65,20 @@ def comparison_rows(human: Sequence[GradeRow], machine: Sequence[GradeRow], agre
     return rows
 
 
-def comparison_markdown(rows: list[dict], summary: dict[str, dict], title: str, notes: Sequence[str]) -> str:
+def level_table(summary: dict[str, dict]) -> str:
+    levels = [{"level": k, **v} for k, v in summary.items()]
+    return to_markdown(levels, ["level", "codes", "macro_f1", "micro_f1", "kappa", "percent"],
+                       ["Level", "Codes", "Macro-F1", "Micro-F1", "Mean kappa", "Mean % agreement"])
+
+
+def comparison_markdown(rows: list[dict], summary: dict[str, dict], title: str, notes: Sequence[str],
+                        subsets: dict[str, dict] | None = None) -> str:
     parts = [f"# {title}\n\n"]
     parts.extend(f"> {note}\n\n" for note in notes)
     parts.append("## Segment-level agreement by level\n\n")
-    levels = [{"level": k, **v} for k, v in summary.items()]
-    parts.append(to_markdown(levels, ["level", "codes", "macro_f1", "micro_f1", "kappa", "percent"],
-                             ["Level", "Codes", "Macro-F1", "Micro-F1", "Mean kappa", "Mean % agreement"]))
+    parts.append(level_table(summary))
+    for name, sub in (subsets or {}).items():
+        parts.append(f"\n### Only {name}\n\n{level_table(sub)}")
     matched = sum(r["grade_match"] == "yes" for r in rows)
     parts.append(f"\nGrades match for {matched} of {len(rows)} codes.\n\n## Per code\n\n")
     parts.append(to_markdown(rows, COMPARISON_COLUMNS))
