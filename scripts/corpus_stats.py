@@ -55,7 +55,7 @@ def main() -> None:
         print(f"| {indent}{code} | {occ[code]} | {len(people[code])} | {g.share:.0%} | {g.depth or 0:.2f} | {g.grade} |")
     if "coder_b" in study.codings:
         rows, summary, n = agree(CORPUS, CORPUS / "codings" / "coder_a.jsonl", CORPUS / "codings" / "coder_b.jsonl")
-        print(f"\nAgreement of coder_a and coder_b on the {n} interviews both coded (sentence segments):\n")
+        print(f"\nAgreement of coder_a and coder_b on the {n} interviews both coded (default segments: windows of two sentences):\n")
         print("| level | codes | macro-F1 | micro-F1 | mean kappa | mean % agreement |\n|---|---|---|---|---|---|")
         for level, v in summary.items():
             print(f"| {level} | {v['codes']} | {v['macro_f1']:.3f} | {v['micro_f1']:.3f} | {v['kappa']:.3f} | {v['percent']:.3f} |")
