@@ -7,10 +7,37 @@ import pytest
 
 from autocode.classifiers.base import Model, load_model, tune_thresholds
 from autocode.errors import AutocodeError
+from tests.tiny_models import tiny_bert
 
-FACTORIES = {
-    "tfidf": lambda: __import__("autocode.classifiers.tfidf", fromlist=["x"]).TfidfClassifier(seed=0),
-}
+DESCRIPTIONS = [["beds on the ward, trolleys"], ["savings, budget and cost"], ["we talked and listened over coffee"]]
+
+
+def _tfidf():
+    from autocode.classifiers.tfidf import TfidfClassifier
+
+    return TfidfClassifier(seed=0)
+
+
+def _transformer():
+    from autocode.classifiers.transformer import TransformerClassifier
+
+    return TransformerClassifier(base=tiny_bert(), epochs=10, lr=3e-3, batch_size=8, val_fraction=0.0, seed=0)
+
+
+def _fewshot():
+    from autocode.classifiers.zeroshot import FewShotClassifier
+
+    return FewShotClassifier()  # the packaged MiniLM: frozen random weights would carry no meaning
+
+
+def _zeroshot():
+    from autocode.classifiers.zeroshot import ZeroShotClassifier
+
+    return ZeroShotClassifier(DESCRIPTIONS)
+
+
+FACTORIES = {"tfidf": _tfidf, "transformer": _transformer, "fewshot": _fewshot, "zeroshot": _zeroshot}
+LEARNERS = ["tfidf", "transformer", "fewshot"]  # models that learn from labelled segments
 
 WORDS = [["beds", "ward", "trolley"], ["savings", "budget", "cost"], ["talked", "listened", "coffee"]]
 
@@ -31,6 +58,11 @@ def factory(request):
     return FACTORIES[request.param]
 
 
+@pytest.fixture(params=LEARNERS)
+def learner(request):
+    return FACTORIES[request.param]
+
+
 def test_init_only_stores_parameters(factory):
     clf = factory()
     fitted = [k for k in vars(clf) if k.endswith("_") and not k.startswith("_")]
@@ -41,13 +73,18 @@ def test_init_only_stores_parameters(factory):
             assert hasattr(clf, name)
 
 
-def test_fit_returns_self_and_probabilities_in_codebook_order(factory):
+def test_fit_returns_self_and_probabilities_in_range(factory):
     texts, Y = toy_data()
     clf = factory()
     assert clf.fit(texts, Y) is clf
     P = clf.predict_proba(["the beds on the ward", "a savings budget", "we talked and listened"])
     assert P.shape == (3, 3)
     assert np.all((P >= 0) & (P <= 1))
+
+
+def test_learners_put_each_code_in_its_codebook_column(learner):
+    texts, Y = toy_data()
+    P = learner().fit(texts, Y).predict_proba(["the beds on the ward", "a savings budget", "we talked and listened"])
     assert list(P.argmax(axis=1)) == [0, 1, 2]
 
 
@@ -61,10 +98,10 @@ def test_empty_input_gives_empty_output(factory):
     assert factory().fit(texts, Y).predict_proba([]).shape == (0, 3)
 
 
-def test_a_code_without_examples_is_never_likely(factory):
+def test_a_code_without_examples_is_never_likely(learner):
     texts, Y = toy_data()
     Y = np.hstack([Y, np.zeros((len(texts), 1), dtype=bool)])
-    P = factory().fit(texts, Y).predict_proba(texts)
+    P = learner().fit(texts, Y).predict_proba(texts)
     assert P.shape[1] == 4 and P[:, 3].max() < 0.5
 
 
@@ -85,13 +122,17 @@ def test_save_then_load_gives_identical_probabilities(factory, tmp_path):
     np.testing.assert_array_equal(clf.predict_proba(texts), again.predict_proba(texts))
 
 
-def test_model_folder_refuses_other_codebooks_and_tampering(factory, tmp_path, mini_codebook):
+KIND = {"TfidfClassifier": "tfidf", "TransformerClassifier": "transformer", "FewShotClassifier": "fewshot",
+        "ZeroShotClassifier": "zeroshot"}
+
+
+def test_model_folder_refuses_other_codebooks_and_tampering(learner, tmp_path, mini_codebook):
     n = len(mini_codebook)
     texts, Y3 = toy_data()
     Y = np.zeros((len(texts), n), dtype=bool)
     Y[:, [1, 3, 5]] = Y3
-    clf = factory().fit(texts, Y)
-    Model("tfidf" if "Tfidf" in type(clf).__name__ else "?", clf, list(mini_codebook.ids), np.full(n, 0.5)).save(tmp_path, mini_codebook)
+    clf = learner().fit(texts, Y)
+    Model(KIND[type(clf).__name__], clf, list(mini_codebook.ids), np.full(n, 0.5)).save(tmp_path, mini_codebook)
     loaded = load_model(tmp_path, mini_codebook)
     np.testing.assert_array_equal(loaded.predict_proba(texts), clf.predict_proba(texts))
 
@@ -102,7 +143,7 @@ def test_model_folder_refuses_other_codebooks_and_tampering(factory, tmp_path, m
     with pytest.raises(AutocodeError, match="only in the codebook: strategy.new"):
         load_model(tmp_path, Codebook.from_spec(other))
 
-    weights = [p for p in tmp_path.iterdir() if p.name != "model.json"][0]
+    weights = sorted(p for p in tmp_path.iterdir() if p.name != "model.json")[0]
     weights.write_bytes(weights.read_bytes() + b"x")
     with pytest.raises(AutocodeError, match="checksum"):
         load_model(tmp_path, mini_codebook)

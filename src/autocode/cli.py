@@ -62,7 +62,8 @@ def _progress():
 def run(
     study: Path = STUDY,
     out: Path = typer.Option(..., "--out", "-o", help="Folder to write coded segments, grades and comparison."),
-    model: Optional[Path] = typer.Option(None, "--model", "-m", help="Model folder (default: the shipped TF-IDF model)."),
+    model: Optional[Path] = typer.Option(None, "--model", "-m", help="Model folder (default: the shipped TF-IDF "
+                                         "model), or 'zeroshot' to code from the codebook's definitions alone."),
     coder: Optional[str] = typer.Option(None, "--coder", help="Human coder to compare with (default: first found)."),
     by: Optional[List[str]] = BY,
     codebook: Optional[Path] = CODEBOOK,
@@ -89,9 +90,14 @@ def run(
 def train(
     study: Path = STUDY,
     out: Path = typer.Option(..., "--out", "-o", help="Model folder to create, e.g. models/mine."),
-    model: str = typer.Option("tfidf", "--model", help="Model type: tfidf."),
+    model: str = typer.Option("tfidf", "--model", help="Model type: tfidf, transformer, fewshot or zeroshot."),
     coder: Optional[str] = typer.Option(None, "--coder", help="Human coder to learn from (default: first found)."),
-    folds: int = typer.Option(5, "--folds", min=2, help="Cross-validation folds, grouped by transcript."),
+    folds: Optional[int] = typer.Option(None, "--folds", min=0, help="Cross-validation folds grouped by transcript "
+                                        "(default 5; 0 for the transformer, which tunes on a validation split)."),
+    base: Optional[str] = typer.Option(None, "--base", help="Encoder folder (or hub id when online) for "
+                                       "transformer, fewshot and zeroshot; default: the packaged MiniLM."),
+    context: bool = typer.Option(False, "--context", help="Transformer: read the interviewer's question as context."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="Transformer: most training epochs."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     include_heldout: bool = typer.Option(False, "--include-heldout", help="Also train on the study's held-out transcripts."),
     codebook: Optional[Path] = CODEBOOK,
@@ -101,13 +107,44 @@ def train(
     """Train a model on a study's human coding, with cross-validation grouped by interview."""
     from autocode.training import train as train_model
 
+    params = {k: v for k, v in (("base", base), ("epochs", epochs)) if v is not None}
+    if context:
+        params["context"] = True
     result = train_model(study, out, model, force=force, codebook=codebook, config=config, coder=coder,
-                         folds=folds, seed=seed, include_heldout=include_heldout, progress=_progress())
+                         folds=folds, seed=seed, include_heldout=include_heldout, params=params,
+                         progress=_progress())
     typer.echo(f"Trained on {result.segments} segments from {result.transcripts} transcripts; saved {result.out}/")
-    for name in ("cross_validation", "heldout"):
+    for name in ("cross_validation", "validation", "heldout"):
         cat = result.metrics.get(name, {}).get("levels", {}).get("category")
         if cat:
             typer.echo(f"{name}, category level: macro-F1 {cat['macro_f1']:.3f}, kappa {cat['kappa']:.3f}")
+
+
+@app.command()
+@friendly
+def evaluate(
+    study: Path = STUDY,
+    models: str = typer.Option("tfidf,fewshot,zeroshot", "--models", help="Comma-separated model types to compare."),
+    report: Path = typer.Option(Path("results.md"), "--report", help="Markdown report; the JSON goes beside it."),
+    coder: Optional[str] = typer.Option(None, "--coder", help="Reference human coder (default: first found)."),
+    folds: Optional[int] = typer.Option(None, "--folds", min=0, help="Grouped CV folds (default 5; transformer 0)."),
+    curve: bool = typer.Option(True, "--curve/--no-curve", help="Compute the learning curve (slow for transformers)."),
+    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    codebook: Optional[Path] = CODEBOOK,
+    config: Optional[Path] = CONFIG,
+    force: bool = typer.Option(False, "--force", help="Replace an existing report."),
+):
+    """Compare model types: grouped cross-validation, held-out split, learning curve, grade agreement."""
+    from autocode.evaluate import evaluate as run_evaluation
+
+    kinds = [k.strip() for k in models.split(",") if k.strip()]
+    results = run_evaluation(study, kinds, report, coder=coder, folds=folds, seed=seed, curve=curve, force=force,
+                             codebook=codebook, config=config, progress=_progress())
+    for kind, res in results["models"].items():
+        cat = res.get("heldout", res.get("cross_validation", {})).get("levels", {}).get("category", {})
+        typer.echo(f"{kind}: category macro-F1 {cat.get('macro_f1', float('nan')):.3f}, "
+                   f"kappa {cat.get('kappa', float('nan')):.3f}")
+    typer.echo(f"Wrote {report} and {report.with_suffix('.json')}")
 
 
 @app.command()

@@ -63,7 +63,8 @@ def cross_validate(
     oof = np.zeros(Y.shape, dtype=float)
     for k in progress(range(folds.max() + 1), description="cross-validation"):
         train, test = folds != k, folds == k
-        model = make().fit([t for t, m in zip(texts, train) if m], Y[train])
+        model = make().fit([t for t, m in zip(texts, train) if m], Y[train],
+                           groups=[g for g, m in zip(groups, train) if m])
         oof[test] = model.predict_proba([t for t, m in zip(texts, test) if m])
     decisions = np.zeros(Y.shape, dtype=bool)
     for k in range(folds.max() + 1):

@@ -16,7 +16,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from autocode import __version__, agreement
-from autocode.classifiers.base import Model, load_model
+from autocode.classifiers.base import Model, load_model, model_inputs
 from autocode.codebook import Codebook
 from autocode.config import SegmentConfig, load_config
 from autocode.errors import AutocodeError
@@ -73,7 +73,7 @@ def segments_for(study: Study, config: SegmentConfig, only: set[str] | None = No
 
 def predict(model: Model, segments: Sequence[Segment], codebook: Codebook, progress: Progress = silent,
             batch: int = 256) -> tuple[np.ndarray, np.ndarray]:
-    texts = [s.text for s in segments]
+    texts = model_inputs(model.classifier, segments)
     parts = [model.predict_proba(texts[i : i + batch]) for i in progress(range(0, len(texts), batch), description="coding")]
     P = codebook.closure_max(np.vstack(parts) if parts else np.zeros((0, len(codebook))))
     return P, model.decide(P, codebook)
@@ -94,8 +94,7 @@ def run(study_dir, out_dir, model_dir=None, *, force=False, codebook=None, confi
         by: Sequence[str] | None = None, progress: Progress = silent) -> RunResult:
     """Code every participant turn of a study, grade the codes, and compare with human coding."""
     study = open_study(study_dir, codebook, config)
-    model_dir = Path(model_dir) if model_dir else default_model_path()
-    model = load_model(model_dir, study.codebook)
+    model_dir, model = resolve_model(model_dir, study.codebook)
     seg_config = SegmentConfig(**model.meta.get("training", {}).get("segment", {})) if not config else study.config.segment
     segments = segments_for(study, seg_config, progress=progress)
     P, Y = predict(model, segments, study.codebook, progress)
@@ -112,6 +111,18 @@ def run(study_dir, out_dir, model_dir=None, *, force=False, codebook=None, confi
         write_json(tmp / "run.json", run_record(study, model_dir, model, seg_config, coder))
         files = sorted(p.name for p in tmp.iterdir())
     return RunResult(Path(out_dir), len(segments), len(study.transcripts), grades, comparison, files)
+
+
+def resolve_model(model_dir, codebook: Codebook) -> tuple[Path, Model]:
+    """A saved model folder, the shipped default, or ``zeroshot``: coding from the codebook alone."""
+    if str(model_dir) == "zeroshot" and not Path("zeroshot").exists():
+        from autocode.classifiers.zeroshot import ZeroShotClassifier, code_descriptions
+
+        classifier = ZeroShotClassifier(code_descriptions(codebook)).fit()
+        return Path("zeroshot"), Model("zeroshot", classifier, list(codebook.ids), np.full(len(codebook), 0.5),
+                                       {"training": {"segment": SegmentConfig().model_dump()}})
+    model_dir = Path(model_dir) if model_dir else default_model_path()
+    return model_dir, load_model(model_dir, codebook)
 
 
 def write_segments(folder: Path, segments: Sequence[Segment], P: np.ndarray, Y: np.ndarray, codebook: Codebook) -> None:

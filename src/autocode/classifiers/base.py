@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import inspect
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -30,12 +31,19 @@ _REGISTRY = {
     "tfidf": "autocode.classifiers.tfidf:TfidfClassifier",
     "transformer": "autocode.classifiers.transformer:TransformerClassifier",
     "zeroshot": "autocode.classifiers.zeroshot:ZeroShotClassifier",
+    "fewshot": "autocode.classifiers.zeroshot:FewShotClassifier",
 }
+DEFAULT_FOLDS = {"transformer": 0}  # fine-tuning tunes thresholds on its own grouped validation split
 
 
 @runtime_checkable
 class Classifier(Protocol):
-    def fit(self, texts: Sequence[str], Y: np.ndarray) -> "Classifier": ...
+    def fit(self, texts: Sequence[str], Y: np.ndarray, groups: Sequence[str] | None = None,
+            progress=None) -> "Classifier":
+        """Learn from texts (or (text, context) pairs) and a boolean label matrix in codebook
+        order. ``groups`` (the transcript of each text) lets a model keep interviews together
+        when it splits off validation data; models that need no split ignore it."""
+        ...
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray: ...
 
@@ -64,8 +72,25 @@ def _class_for(kind: str):
         ) from None
 
 
-def make_classifier(kind: str, **params: Any) -> Classifier:
-    return _class_for(kind)(**params)
+def make_classifier(kind: str, codebook: Codebook | None = None, **params: Any) -> Classifier:
+    """A new, untrained classifier of ``kind``; models that read code definitions get them."""
+    cls = _class_for(kind)
+    accepted = inspect.signature(cls.__init__).parameters
+    if "descriptions" in accepted and codebook is not None and "descriptions" not in params:
+        from autocode.classifiers.zeroshot import code_descriptions
+
+        params["descriptions"] = code_descriptions(codebook)
+    unknown = [k for k in params if k not in accepted]
+    if unknown:
+        raise AutocodeError(f"model type {kind!r} has no parameter {', '.join(unknown)}")
+    return cls(**params)
+
+
+def model_inputs(classifier: Classifier, segments) -> list:
+    """What a classifier reads per segment: the text, or (text, interviewer context) pairs."""
+    if getattr(classifier, "context", False):
+        return [(s.text, s.context or "") for s in segments]
+    return [s.text for s in segments]
 
 
 @dataclass

@@ -61,8 +61,8 @@ class TfidfClassifier:
     def _features(self, texts: Sequence[str]) -> sp.csr_matrix:
         return sp.hstack([v.transform(texts) for v in self.vectorizers_], format="csr")
 
-    def fit(self, texts: Sequence[str], Y: np.ndarray) -> "TfidfClassifier":
-        texts = list(texts)
+    def fit(self, texts: Sequence[str], Y: np.ndarray, groups=None, progress=None) -> "TfidfClassifier":
+        texts = [t if isinstance(t, str) else t[0] for t in texts]
         Y = np.asarray(Y, dtype=bool)
         if len(texts) != Y.shape[0] or len(texts) == 0:
             raise AutocodeError("training needs as many label rows as texts, and at least one text")
@@ -86,7 +86,7 @@ class TfidfClassifier:
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         if not hasattr(self, "coef_"):
             raise AutocodeError("the TF-IDF classifier is not trained; call fit() or load a model")
-        texts = list(texts)
+        texts = [t if isinstance(t, str) else t[0] for t in texts]
         if not texts:
             return np.zeros((0, len(self.intercept_)))
         scores = self._features(texts) @ self.coef_.T + self.intercept_[None, :]

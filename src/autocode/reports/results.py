@@ -1,0 +1,84 @@
+"""The Markdown report of ``autocode evaluate``."""
+
+from __future__ import annotations
+
+from autocode.reports.tables import fmt, to_markdown
+
+LEVELS = ("fine", "code", "category", "dimension")
+
+
+def _level_rows(results: dict, section: str) -> list[dict]:
+    rows = []
+    for kind, res in results["models"].items():
+        block = res.get(section)
+        if not block:
+            continue
+        for level in LEVELS:
+            if level in block["levels"]:
+                row = block["levels"][level]
+                rows.append({"model": kind, "level": level, "macro_f1": row["macro_f1"], "micro_f1": row["micro_f1"],
+                             "kappa": row["kappa"]})
+    return rows
+
+
+def results_markdown(results: dict) -> str:
+    unit = results["unit"]
+    unit_name = f"window of {unit['window']} sentences" if unit["unit"] == "window" else unit["unit"]
+    out = [
+        "# Model evaluation", "",
+        f"Study `{results['study']}`, reference coder `{results['coder']}`: {results['training_interviews']} training "
+        f"interviews, {results['heldout_interviews']} held-out interviews; coding unit: {unit_name}.", "",
+        f"Machine: {results['machine']}.", "",
+        "Cross-validation is grouped by interview (no interview in both training and test folds) with "
+        "cross-fitted thresholds; held-out figures come from a model fitted on all training interviews. "
+        "Kappa is Cohen's kappa per code averaged over the codes of a level; 'fine' is every leaf code.", "",
+    ]
+    for title, section in (("Held-out split", "heldout"), ("Grouped cross-validation", "cross_validation")):
+        rows = _level_rows(results, section)
+        if rows:
+            out += [f"## {title}", "", to_markdown(rows, ["model", "level", "macro_f1", "micro_f1", "kappa"],
+                                                   ["Model", "Level", "Macro-F1", "Micro-F1", "Mean kappa"])]
+    hh = results.get("human_human")
+    if hh:
+        cat = hh["levels"]["category"]
+        out += [f"Human-human agreement ({hh['coders'][0]} vs {hh['coders'][1]}, {hh['interviews']} interviews): "
+                f"category macro-F1 {fmt(cat['macro_f1'])}, mean kappa {fmt(cat['kappa'])}.", ""]
+    out += ["## Grades (spread and depth) against the human grades", "",
+            to_markdown(_grade_rows(results), ["model", "split", "match", "category", "code", "spread_error"],
+                        ["Model", "Split", "Grades equal (all codes)", "Category", "Fine code", "Mean abs. spread error"])]
+    out += ["## Time", "", to_markdown(
+        [{"model": k, "train": r["train_seconds"], "predict": r.get("heldout", {}).get("predict_seconds")}
+         for k, r in results["models"].items()],
+        ["model", "train", "predict"], ["Model", "Training incl. CV (s)", "Coding the held-out interviews (s)"])]
+    curves = {k: r["learning_curve"] for k, r in results["models"].items() if r.get("learning_curve")}
+    if curves:
+        sizes = sorted({p["interviews"] for c in curves.values() for p in c})
+        rows = [{"model": k, **{str(p["interviews"]): p["category_macro_f1"] for p in c}} for k, c in curves.items()]
+        out += ["## Learning curve (held-out category macro-F1 by number of training interviews)", "",
+                to_markdown(rows, ["model"] + [str(s) for s in sizes])]
+    out += ["## Per-code F1 on the held-out split", "", _per_code(results)]
+    return "\n".join(out)
+
+
+def _grade_rows(results: dict) -> list[dict]:
+    rows = []
+    sources = [(k, r) for k, r in results["models"].items()]
+    if results.get("human_human"):
+        sources.append(("human (second coder)", {"heldout": results["human_human"]}))
+    for kind, res in sources:
+        for split in ("heldout", "cross_validation"):
+            g = res.get(split, {}).get("grades")
+            if g:
+                rows.append({"model": kind, "split": split.replace("_", " "), "match": g["match"],
+                             "category": g["match_by_level"].get("category"), "code": g["match_by_level"].get("code"),
+                             "spread_error": g["spread_mean_abs_error"]})
+    return rows
+
+
+def _per_code(results: dict) -> str:
+    kinds = [k for k, r in results["models"].items() if r.get("heldout")]
+    if not kinds:
+        return "(no held-out split)\n"
+    codes = list(results["models"][kinds[0]]["heldout"]["per_code_f1"])
+    rows = [{"code": c, **{k: results["models"][k]["heldout"]["per_code_f1"][c] for k in kinds}} for c in codes]
+    return to_markdown(rows, ["code"] + kinds)
