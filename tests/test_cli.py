@@ -189,3 +189,31 @@ def test_model_for_another_codebook_is_refused(mini, mini_model, tmp_path):
         path.write_text(path.read_text().replace("strategy.patients", "strategy.patients_first"))
     assert_one_line_error(invoke("run", mini, "--model", mini_model, "--out", tmp_path / "o"),
                           "different codebook", "strategy.patients")
+
+
+def test_import_then_run_with_qdpx_export(mini, mini_model, tmp_path):
+    from tests.conftest import FIXTURES
+
+    study = tmp_path / "zoom-study"
+    result = invoke("import", FIXTURES / "interop" / "zoom.vtt", "--out", study)
+    assert result.exit_code == 0, result.output
+    assert (study / "transcripts").is_dir()
+    out = tmp_path / "out"
+    result = invoke("run", mini, "--model", mini_model, "--out", out, "--export", "qdpx")
+    assert result.exit_code == 0, result.output
+    assert (out / "project.qdpx").stat().st_size > 0 and (out / "project.confidence.csv").exists()
+    back = tmp_path / "back"
+    result = invoke("import", out / "project.qdpx", "--out", back)
+    assert result.exit_code == 0, result.output
+    assert {p.stem for p in (back / "codings").glob("*.jsonl")} >= {"coder_a", "coder_b"}
+    for t in (mini / "transcripts").iterdir():
+        assert (back / "transcripts" / t.name).read_text() == t.read_text()
+
+
+def test_import_and_export_bad_input(mini, mini_model, tmp_path):
+    notes = tmp_path / "notes.pdf"
+    notes.write_bytes(b"%PDF-1.4")
+    assert_one_line_error(invoke("import", notes, "--out", tmp_path / "s"), "notes.pdf")
+    assert_one_line_error(invoke("run", mini, "--model", mini_model, "--out", tmp_path / "o", "--export", "nvivo"),
+                          "unknown export format")
+    assert not (tmp_path / "o").exists()

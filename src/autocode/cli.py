@@ -66,6 +66,8 @@ def run(
                                          "model), or 'zeroshot' to code from the codebook's definitions alone."),
     coder: Optional[str] = typer.Option(None, "--coder", help="Human coder to compare with (default: first found)."),
     by: Optional[List[str]] = BY,
+    export: Optional[str] = typer.Option(None, "--export", help="Also write the coding for a QDA tool: qdpx."),
+    profile: str = typer.Option("generic", "--profile", help="qdpx flavour: generic, atlasti, maxqda, nvivo, qualcoder."),
     codebook: Optional[Path] = CODEBOOK,
     config: Optional[Path] = CONFIG,
     force: bool = FORCE,
@@ -74,7 +76,7 @@ def run(
     from autocode.pipeline import run as run_study
 
     result = run_study(study, out, model, force=force, codebook=codebook, config=config, coder=coder,
-                       by=by, progress=_progress())
+                       by=by, export=export, profile=profile, progress=_progress())
     typer.echo(f"Coded {result.segments} segments from {result.transcripts} transcripts into {result.out}/")
     typer.echo("Wrote " + ", ".join(result.files))
     if result.comparison:
@@ -167,18 +169,48 @@ def grade(
 @app.command()
 @friendly
 def agree(
-    coding_a: Path = typer.Argument(..., help="Reference coding (codings JSONL or a run's segments.jsonl)."),
-    coding_b: Path = typer.Argument(..., help="Coding to compare with it."),
-    study: Optional[Path] = typer.Option(None, "--study", help="Study folder (default: the folder holding codings/)."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write agreement.csv and agreement.md here."),
+    codings: List[Path] = typer.Argument(..., help="Two or more codings (codings JSONL or a run's segments.jsonl); "
+                                         "the first is the reference."),
+    study: Optional[Path] = typer.Option(None, "--study", help="Study folder (default: found from the codings)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write agreement.md/.json/.html/.csv and "
+                                       "disagreements.csv here (default: print the Markdown report)."),
+    exclude_uncoded: bool = typer.Option(False, "--exclude-uncoded", help="Character level: leave out text no coder coded."),
+    overlap: float = typer.Option(0.9, "--overlap", help="Overlap share for the segment-overlap match (MAXQDA style)."),
+    boot: int = typer.Option(1000, "--bootstrap", min=0, help="Bootstrap replicates over participants (0: none)."),
     codebook: Optional[Path] = CODEBOOK,
     config: Optional[Path] = CONFIG,
     force: bool = FORCE,
 ):
-    """Per-code agreement (kappa, F1) between two codings of the same transcripts."""
-    from autocode.pipeline import write_agreement
+    """Agreement between coders at five levels: segment, character, unitizing, participant, grade."""
+    from autocode.agree_report import agreement_report
+    from autocode.pipeline import study_of
 
-    typer.echo(write_agreement(coding_a, coding_b, study, out, codebook=codebook, config=config, force=force), nl=False)
+    report = agreement_report(study or study_of(codings), codings, out, codebook=codebook, config=config,
+                              force=force, exclude_uncoded=exclude_uncoded, overlap_threshold=overlap, n_boot=boot,
+                              progress=_progress())
+    if out is None:
+        typer.echo(report.markdown())
+        return
+    for pair in report.pairs:
+        head = report.headline(pair["b"])
+        typer.echo(f"{pair['a']} vs {pair['b']}, category level: segment kappa {head['segment_kappa']:.3f}, "
+                   f"alpha {head['segment_alpha']:.3f}")
+    typer.echo(f"Wrote the agreement report to {out}/")
+
+
+@app.command("import")
+@friendly
+def import_(
+    file: Path = typer.Argument(..., help="A .qdpx or .qdc (REFI-QDA), .docx, .vtt, .srt, .txt/.md file, or a folder of them."),
+    out: Path = typer.Option(..., "--out", "-o", help="Study folder to create."),
+    interviewer: Optional[List[str]] = typer.Option(None, "--interviewer", help="Speaker name(s) of the interviewer."),
+    force: bool = FORCE,
+):
+    """Turn a QDA project, Word document, or Zoom/Teams captions into a study folder."""
+    from autocode.io.importer import import_file
+
+    result = import_file(file, out, force=force, interviewer=tuple(interviewer or ()))
+    typer.echo(result.summary())
 
 
 @codebook_app.command("show")

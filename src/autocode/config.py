@@ -24,6 +24,10 @@ class _Section(BaseModel):
 class ReaderConfig(_Section):
     interviewer_labels: list[str] = Field(default_factory=lambda: list(DEFAULT_INTERVIEWER_LABELS))
     """Speaker labels (case-insensitive) whose turns are context only, never coded."""
+    unlabelled: Literal["error", "participant"] = "error"
+    """A transcript with no speaker labels at all: 'error' refuses it; 'participant' reads it
+    as one participant turn per paragraph (set by ``autocode import`` for REFI-QDA sources
+    that carry no labels)."""
 
 
 class SegmentConfig(_Section):

@@ -91,8 +91,16 @@ def attribute_columns(study: Study, by: Sequence[str] | None) -> list[str]:
 
 # -- run -------------------------------------------------------------------------------------
 def run(study_dir, out_dir, model_dir=None, *, force=False, codebook=None, config=None, coder=None,
-        by: Sequence[str] | None = None, progress: Progress = silent) -> RunResult:
-    """Code every participant turn of a study, grade the codes, and compare with human coding."""
+        by: Sequence[str] | None = None, export: str | None = None, profile: str = "generic",
+        progress: Progress = silent) -> RunResult:
+    """Code every participant turn of a study, grade the codes, and compare with human coding.
+
+    ``export="qdpx"`` also writes ``project.qdpx`` (a REFI-QDA project with the transcripts,
+    codebook, human codings and the machine coding under its own user) and the machine's
+    confidences in ``project.confidence.csv``; ``profile`` adapts it to one tool's quirks.
+    """
+    if export not in (None, "qdpx"):
+        raise AutocodeError(f"unknown export format {export!r}; the one supported is qdpx")
     study = open_study(study_dir, codebook, config)
     model_dir, model = resolve_model(model_dir, study.codebook)
     seg_config = SegmentConfig(**model.meta.get("training", {}).get("segment", {})) if not config else study.config.segment
@@ -108,6 +116,12 @@ def run(study_dir, out_dir, model_dir=None, *, force=False, codebook=None, confi
         write_text(tmp / "grades.md", grade_report.grades_markdown(grades, f"Machine grades: {study.name}"))
         if coder is not None:
             comparison = write_comparison(tmp, study, coder, segments, Y, model)
+            embed_agreement(tmp / "agreement", study, coder, segments, P, Y, model, progress)
+        if export == "qdpx":
+            from autocode.io.refi import export_qdpx, machine_coding
+
+            spans, confidences = machine_coding(segments, P, Y, study.codebook, model_dir.name)
+            export_qdpx(study, tmp / "project.qdpx", spans, confidences, profile=profile)
         write_json(tmp / "run.json", run_record(study, model_dir, model, seg_config, coder))
         files = sorted(p.name for p in tmp.iterdir())
     return RunResult(Path(out_dir), len(segments), len(study.transcripts), grades, comparison, files)
@@ -170,6 +184,18 @@ def write_comparison(folder: Path, study: Study, coder: str, segments: Sequence[
     title = f"Human ({coder}) vs machine: {study.name}"
     write_text(folder / "comparison.md", grade_report.comparison_markdown(rows, summary, title, notes, extra))
     return result
+
+
+def embed_agreement(folder: Path, study: Study, coder: str, segments, P, Y, model: Model, progress) -> None:
+    """The full five-level agreement report (human vs machine) inside a run's output."""
+    from autocode.agree_report import Coding, agreement_report, machine_coding
+
+    human = Coding(coder, list(study.codings[coder]), study.coder_transcripts(coder))
+    machine = machine_coding(segments, Y, study.codebook, P,
+                             trained_on=model.meta.get("training", {}).get("transcripts"))
+    report = agreement_report(study.root, [human, machine], codebook=study.codebook.path,
+                              config=None, n_boot=200, progress=progress)
+    report.write(folder)
 
 
 def run_record(study: Study, model_dir: Path, model: Model, seg_config: SegmentConfig, coder: str | None) -> dict:
@@ -265,17 +291,16 @@ def write_grades(study_dir, coding, out=None, *, by=None, codebook=None, config=
     return _write_or_render(out, force, [Path(study_dir), Path(coding)], files, markdown)
 
 
-def write_agreement(coding_a, coding_b, study_dir=None, out=None, *, codebook=None, config=None, force=False) -> str:
-    """Agreement of two codings; write agreement.csv/.md into ``out``, or return the Markdown."""
-    from autocode.reports.tables import to_markdown
-
-    study_dir = Path(study_dir) if study_dir else Path(coding_a).resolve().parent.parent
-    rows, summary, n = agree(study_dir, coding_a, coding_b, codebook=codebook, config=config)
-    table = [vars(r) for r in rows]
-    columns = ["code", "level", "n", "count_a", "count_b", "percent", "kappa", "precision", "recall", "f1"]
-    levels = [{"level": k, **v} for k, v in summary.items()]
-    markdown = (f"# Agreement: {Path(coding_a).name} vs {Path(coding_b).name} ({n} transcripts)\n\n"
-                + to_markdown(levels, ["level", "codes", "macro_f1", "micro_f1", "kappa", "percent"])
-                + "\n" + to_markdown(table, columns))
-    files = {"agreement.csv": to_csv(table, columns), "agreement.md": markdown}
-    return _write_or_render(out, force, [study_dir], files, markdown)
+def study_of(codings: Sequence) -> Path:
+    """The study folder that codings belong to: STUDY/codings/x.jsonl, or the study named in the
+    run.json beside a run's segments.jsonl."""
+    for path in map(Path, codings):
+        if path.resolve().parent.name == "codings":
+            return path.resolve().parent.parent
+        record = path.resolve().parent / "run.json"
+        if record.is_file():
+            try:
+                return Path(json.loads(record.read_text(encoding="utf-8"))["study"])
+            except (ValueError, KeyError, TypeError):
+                continue
+    raise AutocodeError("cannot tell which study these codings belong to; pass --study STUDY_FOLDER")

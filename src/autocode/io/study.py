@@ -105,13 +105,13 @@ def read_participants(path: Path) -> dict[str, dict[str, str]]:
     return people
 
 
-def read_transcript_folder(folder: Path, interviewer_labels: list[str]) -> list[Transcript]:
+def read_transcript_folder(folder: Path, interviewer_labels: list[str], unlabelled: str = "error") -> list[Transcript]:
     if not folder.is_dir():
         raise AutocodeError("no transcripts/ folder; a study folder needs transcripts/ with one file per interview", folder.parent)
     files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
     if not files:
         raise AutocodeError("transcripts/ folder is empty; add one transcript file per interview", folder)
-    transcripts = [read_transcript(p, interviewer_labels) for p in files]
+    transcripts = [read_transcript(p, interviewer_labels, unlabelled) for p in files]
     seen: dict[str, Path] = {}
     for t in transcripts:
         if t.id in seen:
@@ -134,7 +134,8 @@ def load_study(
     if config is not None:
         settings = settings.model_copy(update={"config": config})
     book = resolve_codebook(root, settings, codebook)
-    transcripts = read_transcript_folder(root / "transcripts", settings.config.reader.interviewer_labels)
+    reader = settings.config.reader
+    transcripts = read_transcript_folder(root / "transcripts", reader.interviewer_labels, reader.unlabelled)
     people_path = root / "participants.csv"
     if people_path.exists():
         people = read_participants(people_path)

@@ -108,8 +108,13 @@ def parse_transcript(
     transcript_id: str,
     interviewer_labels: list[str],
     path: Path | None = None,
+    unlabelled: str = "error",
 ) -> Transcript:
-    """Split normalised transcript text into turns. See the module docstring for offsets."""
+    """Split normalised transcript text into turns. See the module docstring for offsets.
+
+    ``unlabelled="participant"`` reads a text with no speaker labels at all as one
+    participant turn per paragraph (``reader.unlabelled`` in the settings).
+    """
     interviewers = {_norm(x) for x in interviewer_labels}
     header = _read_header(text)
     found = _candidates(text)
@@ -126,6 +131,10 @@ def parse_transcript(
         )
 
     starts = [f for f in found if is_speaker(f[3])]
+    if not starts and unlabelled == "participant":
+        turns = _paragraph_turns(text, participant_id)
+        if turns:
+            return Transcript(transcript_id, text, turns, participant_id, path, header)
     if not starts:
         raise AutocodeError(
             "no speaker turns found; expected lines like 'Interviewer: ...' and 'P01: ...' "
@@ -150,6 +159,37 @@ def parse_transcript(
     return Transcript(transcript_id, text, turns, participant_id, path, header)
 
 
+_PARAGRAPH = re.compile(r"[^\n]*\S[^\n]*(?:\n[ \t]*\S[^\n]*)*")
+_LEAD_TIME = re.compile(rf"[\[(](?P<ts>{_TIME})[\])][ \t]*")
+
+
+def _paragraph_turns(text: str, speaker: str) -> list[Turn]:
+    """One participant turn per paragraph (blank-line separated), after any header lines.
+
+    A leading ``[00:01:02]`` timestamp is kept as the turn's timestamp, outside its span.
+    """
+    turns: list[Turn] = []
+    in_header = True
+    for match in _PARAGRAPH.finditer(text):
+        start, end = match.start(), match.end()
+        if in_header:
+            lines = match.group().split("\n")
+            if all(line.lstrip().startswith("#") for line in lines):
+                continue  # header lines and Markdown titles at the top
+            in_header = False
+        while text[start].isspace():
+            start += 1
+        stamp = _LEAD_TIME.match(text, start, end)
+        timestamp = stamp.group("ts") if stamp else None
+        if stamp:
+            start = stamp.end()
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if end > start:
+            turns.append(Turn(len(turns), speaker, False, start, end, timestamp))
+    return turns
+
+
 def _read_header(text: str) -> dict[str, str]:
     """Leading ``# key: value`` lines (before any other content) as a lower-case-keyed dict."""
     header = {}
@@ -165,8 +205,11 @@ def _read_header(text: str) -> dict[str, str]:
     return header
 
 
-def read_transcript(path: str | Path, interviewer_labels: list[str]) -> Transcript:
-    """Read one transcript file. Its id is the file name without its extension."""
+def read_transcript(path: str | Path, interviewer_labels: list[str], unlabelled: str = "error") -> Transcript:
+    """Read one transcript file. Its id is the file name without its extension.
+
+    ``unlabelled`` is ``reader.unlabelled``: see :func:`parse_transcript`.
+    """
     path = Path(path)
     if path.suffix.lower() not in TRANSCRIPT_SUFFIXES:
         raise AutocodeError(
@@ -181,6 +224,6 @@ def read_transcript(path: str | Path, interviewer_labels: list[str]) -> Transcri
     text, notes = decode(data, path)
     for note in notes:
         warnings.warn(note, stacklevel=2)
-    transcript = parse_transcript(text, path.stem, interviewer_labels, path)
+    transcript = parse_transcript(text, path.stem, interviewer_labels, path, unlabelled)
     transcript.warnings.extend(notes)
     return transcript
