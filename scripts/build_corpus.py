@@ -7,6 +7,13 @@ space. Offsets are 0-based, end-exclusive Unicode character positions into the s
 
     python scripts/build_corpus.py                 # build training_data/ from corpus_src/
     python scripts/build_corpus.py --check FILE... # report on authored files without writing
+
+Interviews (``corpus_src/interviews``) are checked against the coding plan. Focus groups
+(``corpus_src/focus_groups``, ``# setting: focus group``) have no plan: they map each speaker
+label to a participant with ``# speaker: LABEL = ID`` header lines, which ship with the
+transcript, and the check reports each speaker's words and codes and refuses a span outside
+one participant turn, an unmapped speaker, a participant missing from participants.csv, and
+two occurrences of one code by one participant inside a single turn.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))  # the transcript reader (no third-party imports)
 SRC = ROOT / "corpus_src"
 OUT = ROOT / "training_data"
 TAG = re.compile(r"\{\{(/?)([A-Za-z_.]+)\}\}")
@@ -99,11 +107,71 @@ def check(paths: list[Path]) -> int:
             covered.update(range(start, end))
         words = len(text.split())
         print(f"{path.name}: {words} words, {len(spans)} spans, {len(covered) / max(len(text), 1):.0%} of characters coded")
+        if is_focus_group(path, text):
+            status |= check_focus_group(path, text, spans, covered)
+            continue
         got = Counter(c for _, _, c in spans)
         want = plan.get(path.stem, Counter())
         for code in sorted(set(got) | set(want)):
             mark = "" if got[code] == want[code] else "   <-- plan says %d" % want[code]
             print(f"   {code}: {got[code]}{mark}")
+    return status
+
+
+def is_focus_group(path: Path, text: str) -> bool:
+    return path.parent.name == "focus_groups" or "# setting: focus group" in text.split("\n\n", 1)[0]
+
+
+def participant_ids() -> set[str]:
+    with open(OUT / "participants.csv", newline="", encoding="utf-8") as fh:
+        return {row["participant_id"] for row in csv.DictReader(fh)}
+
+
+def check_focus_group(path: Path, text: str, spans: list[tuple[int, int, str]], covered: set[int]) -> int:
+    """Per-speaker report and the focus-group rules (module doc); 1 on any error."""
+    from autocode.config import DEFAULT_INTERVIEWER_LABELS
+    from autocode.errors import AutocodeError
+    from autocode.io.transcripts import parse_transcript, resolve_speakers
+
+    try:
+        transcript = parse_transcript(text, path.stem, DEFAULT_INTERVIEWER_LABELS, path)
+        resolve_speakers(transcript)
+    except AutocodeError as exc:
+        print(f"ERROR {exc}")
+        return 1
+    status = 0
+    known = participant_ids()
+    turns = [t for t in transcript.turns if not t.is_interviewer]
+    words: Counter = Counter()
+    chars = coded = 0
+    for turn in turns:
+        body = text[turn.start : turn.end]
+        words[transcript.participant_of(turn)] += len(body.split())
+        chars += sum(not c.isspace() for c in body)
+        coded += sum(not text[i].isspace() for i in range(turn.start, turn.end) if i in covered)
+    per_turn: Counter = Counter()
+    codes: dict[str, Counter] = {}
+    for start, end, code in spans:
+        turn = next((t for t in turns if t.start <= start and end <= t.end), None)
+        if turn is None:
+            print(f"ERROR {path}: {code} span at {start}-{end} is not inside one participant turn")
+            status = 1
+            continue
+        pid = transcript.participant_of(turn)
+        per_turn[(turn.index, code)] += 1
+        codes.setdefault(pid, Counter())[code] += 1
+    for (index, code), n in per_turn.items():
+        if n > 1:
+            print(f"ERROR {path}: turn {index} holds {n} occurrences of {code}; put each in its own turn")
+            status = 1
+    facilitator_words = sum(len(text[t.start : t.end].split()) for t in transcript.turns if t.is_interviewer)
+    print(f"   participants: {len(transcript.participants)}; participant words {sum(words.values())}, "
+          f"facilitator words {facilitator_words}; uncoded share of participant text {1 - coded / max(chars, 1):.0%}")
+    for pid in transcript.participants:
+        mark = "" if pid in known else "   <-- ERROR: not in training_data/participants.csv"
+        status |= bool(mark)
+        listed = ", ".join(f"{c}{'' if n == 1 else f' x{n}'}" for c, n in sorted(codes.get(pid, {}).items()))
+        print(f"   {pid}: {words[pid]} words; {listed or 'no codes'}{mark}")
     return status
 
 

@@ -21,9 +21,24 @@ def participant_turns(t):
     return [u for u in t.turns if not u.is_interviewer]
 
 
+def interviews(study):
+    return [t for t in study.transcripts if t.setting == "interview"]
+
+
+def focus_groups(study):
+    return [t for t in study.transcripts if t.setting == "focus group"]
+
+
+def span_owner(study, span):
+    """The participant whose turn holds ``span``."""
+    t = next(t for t in study.transcripts if t.id == span.transcript)
+    turn = next(u for u in participant_turns(t) if u.start <= span.start and span.end <= u.end)
+    return t.participant_of(turn), turn.index
+
+
 def test_design(study):
-    assert len(study.transcripts) >= 24
-    roles = Counter(study.participants[t.participant]["role"] for t in study.transcripts)
+    assert len(interviews(study)) >= 24
+    roles = Counter(study.participants[t.participant]["role"] for t in interviews(study))
     assert roles["physician"] >= 12 and roles["non-physician"] >= 12
     for attrs in study.participants.values():
         assert {"pseudonym", "role", "job_title", "organisation_type", "gender"} <= set(attrs)
@@ -32,7 +47,7 @@ def test_design(study):
 
 
 def test_interview_length(study):
-    for t in study.transcripts:
+    for t in interviews(study):
         words = sum(len(t.turn_text(u).split()) for u in t.turns)
         assert 1500 <= words <= 3000, (t.id, words)
 
@@ -48,11 +63,10 @@ def test_minimum_counts(study):
     book = study.codebook
     spans = study.codings["coder_a"]
     occurrences, people = Counter(), defaultdict(set)
-    pid = {t.id: t.participant for t in study.transcripts}
     for s in spans:
         for code in [s.code] + book.ancestors(s.code):
             occurrences[code] += 1
-            people[code].add(pid[s.transcript])
+            people[code].add(span_owner(study, s)[0])
     for code in book.leaves():
         assert occurrences[code] >= 8 and len(people[code]) >= 5, (code, occurrences[code], len(people[code]))
     for code in book.at_depth(1):
@@ -106,3 +120,47 @@ def test_grades_echo_the_study(study):
     top_two = sorted(tactics, key=tactics.get)[-2:]
     assert set(top_two) == {"strategy.proactive_communication.engagement", "strategy.breaking_down_silos.common_ground"}
     assert {"Strong", "Moderate", "Weaker"} <= {r.grade for r in rows.values()}
+
+
+def test_focus_groups(study):
+    groups = focus_groups(study)
+    assert len(groups) >= 2
+    heldout = set(study.settings.heldout)
+    in_interviews = {t.participant for t in interviews(study)}
+    for t in groups:
+        assert t.id not in heldout  # focus groups are training data
+        assert 4 <= len(t.participants) <= 6, (t.id, t.participants)
+        assert all(p in study.participants for p in t.participants)
+        assert any(u.is_interviewer for u in t.turns)  # a facilitator, whose talk is never coded
+        words = sum(len(t.turn_text(u).split()) for u in t.turns)
+        assert 2500 <= words <= 3500, (t.id, words)
+        assert set(t.participants) & in_interviews  # some people speak in an interview and a focus group
+        assert set(t.participants) - in_interviews  # and some are new
+    for pid in {p for t in groups for p in t.participants}:
+        assert study.participants[pid]["setting"] in ("focus group", "focus group; interview")
+
+
+def test_focus_group_coding(study):
+    ids = {t.id for t in focus_groups(study)}
+    spans = [s for s in study.codings["coder_a"] if s.transcript in ids]
+    assert len(spans) >= 40
+    seen = Counter()
+    for s in spans:
+        pid, turn = span_owner(study, s)
+        seen[(s.transcript, pid, turn, s.code)] += 1
+    assert max(seen.values()) == 1  # a participant's occurrences of a code lie in separate turns
+    coded_people = {pid for (_, pid, _, _) in seen}
+    assert coded_people == {p for t in focus_groups(study) for p in t.participants}
+
+
+def test_spread_counts_participants_across_transcripts(study):
+    from autocode.pipeline import grade_study
+
+    rows = grade_study(CORPUS, CORPUS / "codings" / "coder_a.jsonl", by=["setting"])
+    people = {p for t in study.transcripts for p in t.participants}
+    assert len(people) < sum(len(t.participants) for t in study.transcripts)  # some speak twice
+    everyone = {r.code: r for r in rows if r.group == "all"}
+    assert everyone["tension"].participants == len(people)
+    groups = {r.group: r.participants for r in rows if r.code == "tension"}
+    assert groups["setting=interview"] == len(interviews(study))
+    assert groups["setting=focus group"] == len({p for t in focus_groups(study) for p in t.participants})

@@ -114,11 +114,21 @@ def test_thresholds_are_configurable():
 
 
 def test_one_function_grades_human_and_machine_coding(mini, mini_model):
-    """Grading a human coding file and a run's output goes through the same path."""
+    """grade_study grades a human codings file and a run's segments.jsonl alike, by counting."""
+    import json
+    from collections import defaultdict
+
     from autocode.pipeline import grade_study, run
 
     human = {r.code: r for r in grade_study(mini, mini / "codings" / "coder_a.jsonl") if r.group == "all"}
     assert human["tension.beds"].spread == 4 and human["tension.money.contracts"].spread == 3
-    result = run(mini, mini.parent / "out", mini_model)
+    run(mini, mini.parent / "out", mini_model)
+    rows = [json.loads(line) for line in (mini.parent / "out" / "segments.jsonl").read_text().splitlines()]
+    raised = defaultdict(set)
+    for row in rows:
+        for code in row["codes"]:
+            raised[code].add(row["participant"])
     machine = {r.code: r for r in grade_study(mini, mini.parent / "out" / "segments.jsonl") if r.group == "all"}
-    assert machine == {r.code: r for r in result.grades if r.group == "all"}
+    assert set(machine) == set(human)
+    for code, r in machine.items():
+        assert r.spread == len(raised[code]) and r.participants == 5

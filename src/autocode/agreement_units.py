@@ -33,6 +33,7 @@ from autocode.agreement import alpha_from_coincidences, coincidences
 from autocode.codebook import Codebook
 from autocode.io.codings import Span
 from autocode.io.transcripts import Transcript
+from autocode.labels import merge_intervals  # the projection's interval merge: one rule for both
 
 UNIVERSES = ("participant", "transcript")
 
@@ -240,16 +241,7 @@ def merged_units(spans: Iterable[Span], codebook: Codebook) -> dict[tuple[str, s
     for span in spans:
         for code in [span.code, *codebook.ancestors(span.code)]:
             raw[(span.transcript, code)].append((span.start, span.end))
-    out = {}
-    for key, intervals in raw.items():
-        merged: list[list[int]] = []
-        for start, end in sorted(intervals):
-            if merged and start <= merged[-1][1]:
-                merged[-1][1] = max(merged[-1][1], end)
-            else:
-                merged.append([start, end])
-        out[key] = [(a, b) for a, b in merged]
-    return out
+    return {key: merge_intervals(intervals) for key, intervals in raw.items()}
 
 
 def overlap_share(a: tuple[int, int], b: tuple[int, int]) -> float:

@@ -131,6 +131,7 @@ def evaluate(
     coder: Optional[str] = typer.Option(None, "--coder", help="Reference human coder (default: first found)."),
     folds: Optional[int] = typer.Option(None, "--folds", min=0, help="Grouped CV folds (default 5; transformer 0)."),
     curve: bool = typer.Option(True, "--curve/--no-curve", help="Compute the learning curve (slow for transformers)."),
+    curve_models: Optional[str] = typer.Option(None, "--curve-models", help="Only these model types get a learning curve."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     codebook: Optional[Path] = CODEBOOK,
     config: Optional[Path] = CONFIG,
@@ -140,6 +141,8 @@ def evaluate(
     from autocode.evaluate import evaluate as run_evaluation
 
     kinds = [k.strip() for k in models.split(",") if k.strip()]
+    if curve and curve_models:
+        curve = [k.strip() for k in curve_models.split(",")]
     results = run_evaluation(study, kinds, report, coder=coder, folds=folds, seed=seed, curve=curve, force=force,
                              codebook=codebook, config=config, progress=_progress())
     for kind, res in results["models"].items():

@@ -23,7 +23,15 @@ class _Section(BaseModel):
 
 class ReaderConfig(_Section):
     interviewer_labels: list[str] = Field(default_factory=lambda: list(DEFAULT_INTERVIEWER_LABELS))
-    """Speaker labels (case-insensitive) whose turns are context only, never coded."""
+    """Speaker labels (case-insensitive) whose turns are context only, never coded: the
+    interviewer, or a focus group's facilitators (a transcript can add its own with a
+    ``# facilitator: NAME`` header line)."""
+    speakers_are_participants: bool = False
+    """A transcript with several participant speakers and no mapping for some of them
+    (speakers.csv, ``# speaker:`` headers) is an error naming them; with true, every such
+    label is a participant of its own: the label as written (so ``Anna Reid`` in two
+    transcripts is one person), or ``TRANSCRIPT/label`` for a role or number label
+    (``Respondent``, ``Speaker 2``, ``R3``) in a transcript with several speakers."""
     unlabelled: Literal["error", "participant"] = "error"
     """A transcript with no speaker labels at all: 'error' refuses it; 'participant' reads it
     as one participant turn per paragraph (set by ``autocode import`` for REFI-QDA sources
@@ -64,6 +72,11 @@ class GradingConfig(_Section):
     depth_max: float = 2.0
     """Depths outside [depth_min, depth_max] are flagged next to the grade."""
     below_weaker: str = "Not graded"
+    estimator: Literal["cc", "min_evidence", "pcc", "adjusted", "likelihood"] = "min_evidence"
+    """How machine coding becomes participant-level presence (see autocode.quantify and
+    docs/grade-fidelity.md); used when the model carries fitted estimators."""
+    review_below: float = Field(0.8, ge=0, le=1)
+    """Machine grades whose estimated chance of being right is below this are flagged for review."""
 
     @model_validator(mode="after")
     def _ordered(self) -> "GradingConfig":

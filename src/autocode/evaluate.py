@@ -19,14 +19,18 @@ from typing import Sequence
 import numpy as np
 
 from autocode import agreement
-from autocode.classifiers.base import DEFAULT_FOLDS, available_types, Model, make_classifier, model_inputs, tune_thresholds
+from autocode.classifiers.base import (DEFAULT_FOLDS, Model, available_types, decide, make_classifier, model_inputs,
+                                      tune_thresholds)
 from autocode.errors import AutocodeError
 from autocode.evaluation import cross_validate
 from autocode.grading import grade
 from autocode.io.atomic import write_json, write_text
 from autocode.labels import project_spans
 from autocode.pipeline import open_study, pick_coder, predict, segments_for
+from autocode.fidelity import cross_fitted, fidelity
+from autocode.machine_grades import estimate
 from autocode.progress import silent
+from autocode.quantify import METHODS, brier, calibrate, expected_calibration_error, fit_quantification
 
 
 @dataclass
@@ -48,7 +52,8 @@ def _subset(data: Data, transcripts: set[str]) -> Data:
 
 
 def _fit(kind: str, book, data: Data, folds: int, seed: int, progress=silent):
-    """Fit on ``data``; thresholds from grouped CV (folds > 0) or the model's validation split."""
+    """Fit on ``data``; thresholds and estimators from grouped CV (folds > 0) or the model's
+    validation split. Returns the model, the CV result (or None) and the quantification."""
     def make():
         return make_classifier(kind, codebook=book, **({"seed": seed} if kind != "zeroshot" else {}))
 
@@ -59,10 +64,14 @@ def _fit(kind: str, book, data: Data, folds: int, seed: int, progress=silent):
     classifier = make().fit(items, data.Y, groups=data.groups)
     if cv is not None:
         thresholds = cv.thresholds
+        quant = fit_quantification(data.segments, cv.oof, cv.decisions, data.Y, book)
     else:
         val = classifier.validation_
         thresholds = tune_thresholds(val["Y"], val["P"])
-    return Model(kind, classifier, list(book.ids), thresholds), cv
+        rows = val["rows"]
+        quant = fit_quantification([data.segments[i] for i in rows], val["P"], decide(val["P"], thresholds, book),
+                                   val["Y"], book)
+    return Model(kind, classifier, list(book.ids), thresholds), cv, quant
 
 
 def _score(book, Y, D) -> dict:
@@ -93,26 +102,35 @@ def learning_curve(kind, study, train: Data, test: Data, sizes: Sequence[int], s
     for n in sizes:
         sub = _subset(train, set(order[:n]))
         folds = min(DEFAULT_FOLDS.get(kind, 5), n)
-        model, _ = _fit(kind, study.codebook, sub, folds, seed)
+        model, _, _ = _fit(kind, study.codebook, sub, folds, seed)
         _, D = predict(model, test.segments, study.codebook)
         points.append({"interviews": n, "category_macro_f1": _score(study.codebook, test.Y, D)["levels"]["category"]["macro_f1"]})
     return points
 
 
 def evaluate_kind(kind, study, train: Data, test: Data | None, folds: int, seed: int, curve: bool, progress) -> dict:
-    book = study.codebook
+    book, config = study.codebook, study.config.grading
     start = time.time()
-    model, cv = _fit(kind, book, train, folds, seed, progress)
-    result: dict = {"train_seconds": None}
+    model, cv, quant = _fit(kind, book, train, folds, seed, progress)
+    result: dict = {"train_seconds": round(time.time() - start, 1)}
     if cv is not None:
-        result["cross_validation"] = {"folds": int(cv.folds.max() + 1), **_score(book, train.Y, cv.decisions),
-                                      "grades": grade_agreement(study, train, cv.decisions)}
-    result["train_seconds"] = round(time.time() - start, 1)
+        result["cross_validation"] = {
+            "folds": int(cv.folds.max() + 1), **_score(book, train.Y, cv.decisions),
+            "grades": grade_agreement(study, train, cv.decisions),
+            "fidelity": {m: fidelity(train.segments, train.Y, cross_fitted(train.segments, cv.oof, cv.decisions,
+                                                                          train.Y, cv.folds, book, m), book, config)
+                         for m in METHODS},
+        }
     if test is not None:
         start = time.time()
-        _, D = predict(model, test.segments, book)
-        result["heldout"] = {**_score(book, test.Y, D), "grades": grade_agreement(study, test, D),
-                             "predict_seconds": round(time.time() - start, 2)}
+        P, D = predict(model, test.segments, book)
+        result["heldout"] = {
+            **_score(book, test.Y, D), "grades": grade_agreement(study, test, D),
+            "predict_seconds": round(time.time() - start, 2),
+            "fidelity": {m: fidelity(test.segments, test.Y, estimate(test.segments, P, D, book, quant, m), book, config)
+                         for m in METHODS},
+            "reliability": _reliability(P, test.Y, quant, book),
+        }
         if curve:
             n = len(set(train.groups))
             sizes = sorted({max(2, round(n * f)) for f in (0.25, 0.5, 0.75)} | {n})
@@ -120,9 +138,19 @@ def evaluate_kind(kind, study, train: Data, test: Data | None, folds: int, seed:
     return result
 
 
+def _reliability(P, Y, quant, book) -> dict:
+    Pc = book.closure_max(calibrate(P, quant["calibration"]))
+    return {"brier_raw": brier(P, Y), "brier_calibrated": brier(Pc, Y),
+            "ece_raw": expected_calibration_error(P, Y), "ece_calibrated": expected_calibration_error(Pc, Y)}
+
+
 def evaluate(study_dir, kinds: Sequence[str], report, *, coder=None, folds: int | None = None, seed: int = 0,
-             curve: bool = True, force: bool = False, codebook=None, config=None, progress=silent) -> dict:
-    """Evaluate each model type; write ``report`` (Markdown) and the same figures as JSON beside it."""
+             curve: bool | Sequence[str] = True, force: bool = False, codebook=None, config=None,
+             progress=silent) -> dict:
+    """Evaluate each model type; write ``report`` (Markdown) and the same figures as JSON beside it.
+
+    ``curve``: compute the learning curve for every model (True), none (False) or the named types.
+    """
     unknown = [k for k in kinds if k not in available_types()]
     if unknown or not kinds:
         raise AutocodeError(f"unknown model type {', '.join(unknown) or '(none)'}; choose from {', '.join(available_types())}")
@@ -143,7 +171,8 @@ def evaluate(study_dir, kinds: Sequence[str], report, *, coder=None, folds: int 
                "training_interviews": len(coded - heldout), "heldout_interviews": len(heldout), "models": {}}
     for kind in kinds:
         k_folds = DEFAULT_FOLDS.get(kind, 5) if folds is None else folds
-        results["models"][kind] = evaluate_kind(kind, study, train, test, k_folds, seed, curve, progress)
+        with_curve = curve if isinstance(curve, bool) else kind in curve
+        results["models"][kind] = evaluate_kind(kind, study, train, test, k_folds, seed, with_curve, progress)
     human_human = _human_agreement(study, coder)
     if human_human:
         results["human_human"] = human_human

@@ -39,6 +39,10 @@ class GradeRow:
     depth: float | None
     grade: str
     flag: str
+    spread_low: int | None = None  # machine coding: 80% interval of the spread
+    spread_high: int | None = None
+    grade_probability: float | None = None  # machine coding: chance that the grade is right
+    review: bool = False  # machine coding: uncertain grade, worth a human read
 
     @property
     def share(self) -> float:
@@ -85,6 +89,46 @@ def count_occurrences(segments: Sequence[Segment], Y: np.ndarray) -> dict[str, n
     return dict(counts)
 
 
+def transcript_level(column: str, participants: Mapping[str, Mapping[str, str]] | None) -> dict[str, str] | None:
+    """``transcript id -> value`` when ``column`` is a transcript-level attribute (the setting:
+    interview or focus group, see ``io.study.Participants``), else None."""
+    per_transcript = getattr(participants, "transcript_attributes", None) or {}
+    if not any(column in attrs for attrs in per_transcript.values()):
+        return None
+    return {tid: attrs.get(column, "") for tid, attrs in per_transcript.items()}
+
+
+def participant_groups(pids: list[str], participants: Mapping[str, Mapping[str, str]] | None,
+                       by: Sequence[str]) -> dict[str, list[str]]:
+    """'all', then one group per value of each ``by`` column of participants.csv.
+
+    For a transcript-level column a participant's value lists every value they spoke under
+    (``focus group; interview``), and they join the group of each."""
+    groups = {"all": list(pids)}
+    for column in by:
+        several = transcript_level(column, participants) is not None
+        values: dict[str, list[str]] = defaultdict(list)
+        for pid in pids:
+            value = (participants or {}).get(pid, {}).get(column, "") or "(blank)"
+            for part in ([v.strip() for v in value.split(";") if v.strip()] or ["(blank)"]) if several else [value]:
+                values[part].append(pid)
+        for value in sorted(values):
+            groups[f"{column}={value}"] = values[value]
+    return groups
+
+
+def talk_groups(column: str, values: Mapping[str, str], segments: Sequence[Segment],
+                Y: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
+    """The groups of a transcript-level column, formed from talk: ``column=value`` -> occurrences
+    per participant, counted on the segments of that value's transcripts only, so a participant
+    who spoke under two values counts in both, each with the talk given under it."""
+    rows: dict[str, list[int]] = defaultdict(list)
+    for i, seg in enumerate(segments):
+        rows[values.get(seg.transcript, "") or "(blank)"].append(i)
+    return {f"{column}={value}": count_occurrences([segments[i] for i in rows[value]], Y[rows[value]])
+            for value in sorted(rows)}
+
+
 def grade(
     segments: Sequence[Segment],
     Y: np.ndarray,
@@ -95,23 +139,27 @@ def grade(
 ) -> list[GradeRow]:
     """Grade every code for all participants, then for each value of each ``by`` column.
 
+    A ``by`` column is a participant attribute: each participant counts in the group of their
+    value. A transcript-level column (the setting) groups talk instead (:func:`talk_groups`).
     ``segments`` must be in text order within each transcript, as segmentation returns them.
     ``Y`` is a boolean (n_segments, n_codes) matrix in codebook order, closed upwards.
     """
     config = config or GradingConfig()
     Y = codebook.closure(Y)
     counts = count_occurrences(segments, Y)
-    groups = {"all": list(counts)}
+    groups: dict[str, dict[str, np.ndarray]] = {"all": counts}
     for column in by:
-        values: dict[str, list[str]] = defaultdict(list)
-        for pid in counts:
-            value = (participants or {}).get(pid, {}).get(column, "") or "(blank)"
-            values[value].append(pid)
-        for value in sorted(values):
-            groups[f"{column}={value}"] = values[value]
+        values = transcript_level(column, participants)
+        if values is not None:
+            groups.update(talk_groups(column, values, segments, Y))
+            continue
+        for group, pids in participant_groups(list(counts), participants, [column]).items():
+            if group != "all":
+                groups[group] = {p: counts[p] for p in pids}
     rows = []
-    for group, pids in groups.items():
-        matrix = np.array([counts[p] for p in pids]) if pids else np.zeros((0, len(codebook)), dtype=int)
+    for group, group_counts in groups.items():
+        pids = list(group_counts)
+        matrix = np.array([group_counts[p] for p in pids]) if pids else np.zeros((0, len(codebook)), dtype=int)
         for j, code in enumerate(codebook.codes):
             column = matrix[:, j] if len(pids) else np.zeros(0, dtype=int)
             spread = int((column > 0).sum())

@@ -19,7 +19,7 @@ from autocode.io.codings import Span
 from autocode.segment import Segment
 
 
-def _merge(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:
+def merge_intervals(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:
     merged: list[list[int]] = []
     for start, end in sorted(intervals):
         if merged and start <= merged[-1][1]:
@@ -52,7 +52,7 @@ def project_spans(
         length = seg.end - seg.start
         for code in codes_in.get(seg.transcript, ()):
             raw = by_key[(seg.transcript, code)]
-            covered = sum(_overlap(seg.start, seg.end, a, b) for a, b in _merge(raw))
+            covered = sum(_overlap(seg.start, seg.end, a, b) for a, b in merge_intervals(raw))
             if covered >= config.min_segment_share * length or any(
                 _overlap(seg.start, seg.end, a, b) >= config.min_span_share * (b - a) for a, b in raw
             ):

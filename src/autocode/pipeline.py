@@ -107,15 +107,16 @@ def run(study_dir, out_dir, model_dir=None, *, force=False, codebook=None, confi
     segments = segments_for(study, seg_config, progress=progress)
     P, Y = predict(model, segments, study.codebook, progress)
     columns = attribute_columns(study, by)
-    grades = grade(segments, Y, study.codebook, study.config.grading, study.participants, columns)
+    grades = machine_grades(segments, P, Y, model, study, columns)
     comparison = None
     coder = pick_coder(study, coder)
     with output_dir(out_dir, force, protected=[study.root, model_dir]) as tmp:
         write_segments(tmp, segments, P, Y, study.codebook)
         write_text(tmp / "grades.csv", grade_report.grades_csv(grades))
         write_text(tmp / "grades.md", grade_report.grades_markdown(grades, f"Machine grades: {study.name}"))
+        write_review(tmp, segments, P, Y, model, study, grades)
         if coder is not None:
-            comparison = write_comparison(tmp, study, coder, segments, Y, model)
+            comparison = write_comparison(tmp, study, coder, segments, P, Y, model)
             embed_agreement(tmp / "agreement", study, coder, segments, P, Y, model, progress)
         if export == "qdpx":
             from autocode.io.refi import export_qdpx, machine_coding
@@ -139,6 +140,31 @@ def resolve_model(model_dir, codebook: Codebook) -> tuple[Path, Model]:
     return model_dir, load_model(model_dir, codebook)
 
 
+def machine_grades(segments, P, Y, model: Model, study: Study, by: Sequence[str]) -> list[GradeRow]:
+    """Grades of machine coding: from the model's participant-level estimator when it has one
+    (with intervals and review flags), else by counting runs as for human coding."""
+    config = study.config.grading
+    quantification = model.meta.get("quantification")
+    if not quantification:
+        return grade(segments, Y, study.codebook, config, study.participants, by)
+    from autocode.machine_grades import grade_estimated
+
+    return grade_estimated(segments, P, Y, study.codebook, quantification, config.estimator, config,
+                           study.participants, by, config.review_below)
+
+
+def write_review(folder: Path, segments, P, Y, model: Model, study: Study, grades: Sequence[GradeRow]) -> None:
+    """review.csv: for each code whose machine grade is uncertain, what a person should read."""
+    quantification = model.meta.get("quantification")
+    if not quantification:
+        return
+    from autocode.machine_grades import review_rows
+
+    rows = review_rows(segments, P, Y, study.codebook, quantification, study.config.grading.estimator, grades)
+    columns = ["code", "grade", "grade_probability", "participant", "presence_probability", "segment", "confidence", "text"]
+    write_text(folder / "review.csv", to_csv(rows, columns))
+
+
 def write_segments(folder: Path, segments: Sequence[Segment], P: np.ndarray, Y: np.ndarray, codebook: Codebook) -> None:
     lines, rows = [], []
     for i, seg in enumerate(segments):
@@ -155,15 +181,15 @@ def write_segments(folder: Path, segments: Sequence[Segment], P: np.ndarray, Y: 
     write_text(folder / "segments.csv", to_csv(rows, columns))
 
 
-def write_comparison(folder: Path, study: Study, coder: str, segments: Sequence[Segment], Y: np.ndarray,
-                     model: Model) -> dict:
+def write_comparison(folder: Path, study: Study, coder: str, segments: Sequence[Segment], P: np.ndarray,
+                     Y: np.ndarray, model: Model) -> dict:
     scope = study.coder_transcripts(coder)
     keep = np.array([s.transcript in scope for s in segments], dtype=bool)
     scoped = [s for s, k in zip(segments, keep) if k]
     Yh = project_spans(scoped, study.codings[coder], study.codebook, study.config.projection)
     Ym = Y[keep]
     human = grade(scoped, Yh, study.codebook, study.config.grading, study.participants)
-    machine = grade(scoped, Ym, study.codebook, study.config.grading, study.participants)
+    machine = machine_grades(scoped, P[keep], Ym, model, study, ())
     per_code = agreement.per_code(Yh, Ym, study.codebook)
     summary = agreement.summarise(per_code, study.codebook, Yh, Ym)
     rows = grade_report.comparison_rows(human, machine, per_code)

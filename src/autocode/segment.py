@@ -2,7 +2,8 @@
 
 Only participant turns are segmented and coded; each segment keeps the interviewer's last
 question as context. A segment never crosses a turn (so never two speakers) and never a blank
-line inside a turn. Units: ``sentence``, ``turn``, or ``window`` (N consecutive sentences).
+line inside a turn. A segment's participant is its turn's (``Transcript.participant_of``): in a
+focus group each speaker's turns belong to that speaker's participant. Units: ``sentence``, ``turn``, or ``window`` (N consecutive sentences).
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ def segment_transcript(transcript: Transcript, config: SegmentConfig) -> list[Se
         if turn.is_interviewer:
             context = body
             continue
+        participant = transcript.participant_of(turn)
         if config.unit == "turn":
             units = [[(turn.start, turn.end)]]
         else:
@@ -93,7 +95,7 @@ def segment_transcript(transcript: Transcript, config: SegmentConfig) -> list[Se
         for unit in units:
             start, end = unit[0][0], unit[-1][1]
             segments.append(
-                Segment(f"{transcript.id}:{start}-{end}", transcript.id, transcript.participant, turn.speaker,
+                Segment(f"{transcript.id}:{start}-{end}", transcript.id, participant, turn.speaker,
                         turn.index, start, end, transcript.text[start:end], context)
             )
     return segments

@@ -16,6 +16,7 @@ from autocode.io.atomic import output_dir, write_json, write_text
 from autocode.labels import project_spans
 from autocode.pipeline import TrainResult, open_study, pick_coder, predict, segments_for
 from autocode.progress import silent
+from autocode.quantify import fit_quantification
 
 
 def train(study_dir, out_dir, kind: str = "tfidf", *, force=False, codebook=None, config=None, coder=None,
@@ -55,6 +56,11 @@ def train(study_dir, out_dir, kind: str = "tfidf", *, force=False, codebook=None
     classifier = make().fit(items, Y, groups=groups, progress=None if progress is silent else progress)
     if folds == 0:
         thresholds, metrics["validation"] = _validation(classifier, book)
+        rows = classifier.validation_["rows"]
+        quantification = fit_quantification([segments[i] for i in rows], classifier.validation_["P"],
+                                             decide(classifier.validation_["P"], thresholds, book), Y[rows], book)
+    else:
+        quantification = fit_quantification(segments, cv.oof, cv.decisions, Y, book)
     model = Model(kind, classifier, list(book.ids), thresholds)
     evaluate_on = (study.coder_transcripts(coder) & heldout) if heldout else set()
     if evaluate_on:
@@ -67,6 +73,7 @@ def train(study_dir, out_dir, kind: str = "tfidf", *, force=False, codebook=None
             "heldout_excluded": sorted(heldout), "threshold_source": "cross-validation" if folds else "validation split",
         },
         "metrics": metrics,
+        "quantification": quantification,
     }
     with output_dir(out_dir, force, protected=[study.root]) as tmp:
         model.save(tmp, book)

@@ -15,6 +15,7 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
+from autocode.classifiers.linear import fit_one_vs_rest, sigmoid_scores, text_only
 from autocode.errors import AutocodeError
 
 PARAMS_FILE = "tfidf.json"
@@ -62,35 +63,24 @@ class TfidfClassifier:
         return sp.hstack([v.transform(texts) for v in self.vectorizers_], format="csr")
 
     def fit(self, texts: Sequence[str], Y: np.ndarray, groups=None, progress=None) -> "TfidfClassifier":
-        texts = [t if isinstance(t, str) else t[0] for t in texts]
+        texts = text_only(texts)
         Y = np.asarray(Y, dtype=bool)
         if len(texts) != Y.shape[0] or len(texts) == 0:
             raise AutocodeError("training needs as many label rows as texts, and at least one text")
         self.vectorizers_ = self._vectorizers(len(texts))
         X = sp.hstack([v.fit_transform(texts) for v in self.vectorizers_], format="csr")
-        coef = np.zeros((Y.shape[1], X.shape[1]), dtype=np.float32)
-        intercept = np.zeros(Y.shape[1], dtype=np.float32)
-        for j in range(Y.shape[1]):
-            positives = int(Y[:, j].sum())
-            if positives in (0, len(texts)):  # one class only: a constant score
-                rate = (positives + 0.5) / (len(texts) + 1.0)
-                intercept[j] = np.log(rate / (1 - rate))
-                continue
-            lr = LogisticRegression(C=self.C, class_weight=self.class_weight, solver="liblinear",
-                                    random_state=self.seed, max_iter=200)
-            lr.fit(X, Y[:, j])
-            coef[j], intercept[j] = lr.coef_[0], lr.intercept_[0]
+        coef, intercept = fit_one_vs_rest(X, Y, lambda: LogisticRegression(
+            C=self.C, class_weight=self.class_weight, solver="liblinear", random_state=self.seed, max_iter=200))
         self.coef_, self.intercept_ = coef, intercept
         return self
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         if not hasattr(self, "coef_"):
             raise AutocodeError("the TF-IDF classifier is not trained; call fit() or load a model")
-        texts = [t if isinstance(t, str) else t[0] for t in texts]
+        texts = text_only(texts)
         if not texts:
             return np.zeros((0, len(self.intercept_)))
-        scores = self._features(texts) @ self.coef_.T + self.intercept_[None, :]
-        return 1.0 / (1.0 + np.exp(-np.asarray(scores, dtype=np.float64)))
+        return sigmoid_scores(self._features(texts), self.coef_, self.intercept_)
 
     def save(self, directory: Path) -> list[str]:
         directory = Path(directory)

@@ -141,7 +141,8 @@ class TransformerClassifier:
         self.validation_ = None
         if val.any():
             P = self.predict_proba([texts[i] for i in np.flatnonzero(val)])
-            self.validation_ = {"P": P, "Y": Y[val].astype(bool), "score": best, "history": self.history_}
+            self.validation_ = {"P": P, "Y": Y[val].astype(bool), "rows": np.flatnonzero(val), "score": best,
+                                "history": self.history_}
         return self
 
     def _prototypes(self) -> np.ndarray:

@@ -17,6 +17,7 @@ from typing import Sequence
 import numpy as np
 
 from autocode.classifiers.encoder import PACKAGED, Item, embed, load_encoder, resolve_base
+from autocode.classifiers.linear import fit_one_vs_rest, sigmoid_scores, text_only
 from autocode.errors import AutocodeError
 
 _CACHE: dict[tuple, np.ndarray] = {}
@@ -102,7 +103,7 @@ class ZeroShotClassifier(_Embedder):
     def similarity(self, texts: Sequence[Item]) -> np.ndarray:
         if not hasattr(self, "prototypes_"):
             raise AutocodeError("the zero-shot classifier has no prototypes; call fit() or load a model")
-        texts = [t if isinstance(t, str) else t[0] for t in texts]
+        texts = text_only(texts)
         if not texts:
             return np.zeros((0, len(self.prototypes_)))
         return self._embed(texts) @ self.prototypes_.T
@@ -151,35 +152,25 @@ class FewShotClassifier(_Embedder):
     def fit(self, texts: Sequence[Item], Y: np.ndarray, **_) -> "FewShotClassifier":
         from sklearn.linear_model import LogisticRegression
 
-        texts = [t if isinstance(t, str) else t[0] for t in texts]
+        texts = text_only(texts)
         X, Y = self._embed(texts), np.asarray(Y, dtype=bool)
         for j, extra in enumerate(self.descriptions or []):  # the codebook's own words as examples
             X = np.vstack([X, self._embed(extra)])
             rows = np.zeros((len(extra), Y.shape[1]), dtype=bool)
             rows[:, j] = True
             Y = np.vstack([Y, rows])
-        self.coef_ = np.zeros((Y.shape[1], X.shape[1]), dtype=np.float32)
-        self.intercept_ = np.zeros(Y.shape[1], dtype=np.float32)
-        for j in range(Y.shape[1]):
-            positives = int(Y[:, j].sum())
-            if positives in (0, len(Y)):
-                rate = (positives + 0.5) / (len(Y) + 1.0)
-                self.intercept_[j] = np.log(rate / (1 - rate))
-                continue
-            lr = LogisticRegression(C=self.C, class_weight="balanced", max_iter=1000, random_state=self.seed)
-            lr.fit(X, Y[:, j])
-            self.coef_[j], self.intercept_[j] = lr.coef_[0], lr.intercept_[0]
+        self.coef_, self.intercept_ = fit_one_vs_rest(X, Y, lambda: LogisticRegression(
+            C=self.C, class_weight="balanced", max_iter=1000, random_state=self.seed))
         self.encoder_sha256_ = _fingerprint(self.base)
         return self
 
     def predict_proba(self, texts: Sequence[Item]) -> np.ndarray:
         if not hasattr(self, "coef_"):
             raise AutocodeError("the few-shot classifier is not trained; call fit() or load a model")
-        texts = [t if isinstance(t, str) else t[0] for t in texts]
+        texts = text_only(texts)
         if not texts:
             return np.zeros((0, len(self.intercept_)))
-        scores = self._embed(texts) @ self.coef_.T + self.intercept_
-        return 1.0 / (1.0 + np.exp(-scores.astype(np.float64)))
+        return sigmoid_scores(self._embed(texts), self.coef_, self.intercept_)
 
     def save(self, directory: Path) -> list[str]:
         directory = Path(directory)

@@ -3,6 +3,12 @@
 Importers (REFI-QDA, WebVTT, SRT, Word) fill a :class:`StudyDraft`; :func:`write_study` checks
 it the way ``load_study`` will (every transcript readable, every span inside its text and on a
 known code), picks reader settings the texts need, and writes the folder atomically.
+
+Speakers are mapped to participants the same way for every format (:func:`map_speakers`): a
+transcript with one participant speaker is that participant, as before; in a transcript with
+several (a focus group), each speaker the importer could not match to a participant (REFI-QDA
+cases, see io.refi.people) becomes a participant named after the speaker, and the mapping is
+written to ``speakers.csv``.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from autocode.config import DEFAULT_INTERVIEWER_LABELS
 from autocode.errors import AutocodeError
 from autocode.io.atomic import output_dir
 from autocode.io.codings import Span, spans_to_jsonl
-from autocode.io.transcripts import parse_transcript
+from autocode.io.transcripts import _candidates, is_generic_label, parse_transcript, speaker_key
 
 
 @dataclass
@@ -42,6 +48,8 @@ class StudyDraft:
     guid_map: dict[str, str] = field(default_factory=dict)
     """REFI code GUID -> autocode code id."""
     details: dict = field(default_factory=dict)
+    speakers: dict[str, dict[str, str]] = field(default_factory=dict)
+    """transcript id -> {speaker label: participant id}: written as speakers.csv."""
 
 
 @dataclass
@@ -151,6 +159,88 @@ def guess_interviewers(draft: StudyDraft) -> None:
             )
 
 
+def speaker_participant(label: str, tid: str) -> str:
+    """The participant id for a speaker the importer found no participant for: the name made
+    file-safe (``Dr Anna Reid`` -> ``Dr_Anna_Reid``, so one name in several transcripts is one
+    participant), or ``TRANSCRIPT_label`` for a role or number label (``Speaker 2``)."""
+    name = safe_name(label, "speaker")
+    return f"{tid}_{name}" if is_generic_label(label) else name
+
+
+def _speaker_labels(text: str, tid: str, labels: list[str]) -> list[str] | None:
+    """The participant speakers of one transcript (labels as written, in order of first turn),
+    or None when it is declared a one-participant interview or cannot be read.
+
+    A ``[00:01:02] Name:`` line that occurs once is a speaker too: the converters (io.media)
+    write every turn that way, and a focus-group member may speak only once.
+    """
+    if header_participant(text):
+        return None
+    try:
+        transcript = parse_transcript(text, tid, labels)
+    except AutocodeError:
+        return None
+    timed = [label for _, _, _, label, stamp in _candidates(text) if stamp]
+    counts = Counter(speaker_key(x) for x in timed)
+    once = [x for x in timed if counts[speaker_key(x)] == 1]
+    if once:
+        transcript = parse_transcript(text, tid, labels, known_speakers=once)
+    found: dict[str, str] = {}
+    for turn in transcript.turns:
+        if not turn.is_interviewer and speaker_key(turn.speaker) not in transcript.declared:
+            found.setdefault(speaker_key(turn.speaker), turn.speaker)
+    return list(found.values()) if len(found) + len(transcript.declared) > 1 else []
+
+
+def map_speakers(draft: StudyDraft) -> None:
+    """Map every participant speaker of a transcript with several to a participant (see the
+    module doc); speakers already in ``draft.speakers`` keep their participant."""
+    labels = labels_for(draft)
+    for tid, text in draft.texts.items():
+        found = _speaker_labels(text, tid, labels)
+        if not found:
+            continue
+        mapped = draft.speakers.setdefault(tid, {})
+        known = {speaker_key(x) for x in mapped}
+        named = []
+        for label in found:
+            if speaker_key(label) in known:
+                continue
+            mapped[label] = speaker_participant(label, tid)
+            draft.participants.setdefault(mapped[label], {})
+            named.append(label)
+            draft.warnings = [w for w in draft.warnings if _single_turn_note(label) not in w]
+        if named:
+            draft.warnings.append(f"{tid}: {len(found)} participant speakers; each of "
+                                  f"{', '.join(repr(x) for x in named)} is a participant named after the speaker "
+                                  "(speakers.csv; edit it to merge or rename)")
+        if not draft.participants.get(tid) and not _still_a_participant(draft, tid):
+            draft.participants.pop(tid, None)  # the placeholder row of a transcript that has speakers instead
+
+
+def _still_a_participant(draft: StudyDraft, pid: str) -> bool:
+    if any(pid in mapping.values() for mapping in draft.speakers.values()):
+        return True
+    return any(tid == pid and not draft.speakers.get(tid) or header_participant(text) == pid
+               for tid, text in draft.texts.items())
+
+
+def _single_turn_note(label: str) -> str:
+    from autocode.io.media import single_turn_note
+
+    return single_turn_note(label)
+
+
+def speakers_csv(speakers: dict[str, dict[str, str]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["transcript", "speaker", "participant"])
+    for tid, mapping in speakers.items():
+        for label, pid in mapping.items():
+            writer.writerow([tid, label, pid])
+    return buffer.getvalue()
+
+
 def check_draft(draft: StudyDraft, code_ids: set[str]) -> None:
     """Fail with a clear message on anything load_study would refuse."""
     for coder, spans in draft.codings.items():
@@ -194,6 +284,7 @@ def write_study(draft: StudyDraft, out_dir: str | Path, force: bool = False) -> 
     if draft.texts and not draft.interviewers:
         guess_interviewers(draft)
     unlabelled = needs_unlabelled(draft) if draft.texts else False
+    map_speakers(draft)
     with output_dir(out, force, protected=[draft.source]) as tmp:
         for tid, text in draft.texts.items():
             _write(tmp / "transcripts" / f"{tid}.txt", text)
@@ -203,6 +294,8 @@ def write_study(draft: StudyDraft, out_dir: str | Path, force: bool = False) -> 
             _write(tmp / "codebook.yaml", _yaml(draft.codebook))
         if draft.participants:
             _write(tmp / "participants.csv", participants_csv(draft.participants))
+        if any(draft.speakers.values()):
+            _write(tmp / "speakers.csv", speakers_csv(draft.speakers))
         if draft.texts:
             _write(tmp / "study.yaml", _yaml(study_settings(draft, unlabelled)))
         _write(tmp / "import.json", json.dumps(_record(draft), indent=2, ensure_ascii=False) + "\n")

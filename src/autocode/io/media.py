@@ -11,6 +11,10 @@ occurs at least twice in the file, or is an interviewer or participant label, so
 ..." stays text. Names are written in the label alphabet the reader accepts (ASCII letters,
 digits, spaces and ``.'-``). Captions with no speakers at all become paragraphs split at
 pauses of two seconds or more (read with ``reader.unlabelled: participant``).
+
+Speakers stay names here: ``autocode import`` maps them to participants for every format in
+one place (io.draft.map_speakers): with several participant speakers (a focus group on Zoom or
+Teams), each name becomes a participant, listed in the study's speakers.csv.
 """
 
 from __future__ import annotations
@@ -185,9 +189,16 @@ def render(turns: list[Unit]) -> Converted:
     counts = Counter(names[t.speaker] for t in turns if t.speaker)
     for name, n in counts.items():
         if n == 1 and name.lower() not in DEFAULT_INTERVIEWER_LABELS and not _PARTICIPANT_LIKE.match(name):
-            result.warnings.append(f"speaker {name!r} has a single turn, which the reader joins to the turn "
+            result.warnings.append(f"{single_turn_note(name)}, which the reader joins to the turn "
                                    "before; add the name to reader.interviewer_labels if that is the interviewer")
     return result
+
+
+def single_turn_note(name: str) -> str:
+    """The start of the warning about a speaker with one turn. ``autocode import`` withdraws it
+    when the transcript has several participants: it lists every speaker, this one included, in
+    speakers.csv, and the study reader takes a listed label as a speaker however often it occurs."""
+    return f"speaker {name!r} has a single turn"
 
 
 def units_to_text(units: list[Unit], joiner: str = " ") -> Converted:

@@ -8,14 +8,16 @@ from autocode.agreement import CodeAgreement
 from autocode.grading import GradeRow
 from autocode.reports.tables import to_csv, to_markdown
 
-GRADE_COLUMNS = ["group", "code", "level", "label", "spread", "participants", "share", "occurrences", "depth", "grade", "flag"]
+GRADE_COLUMNS = ["group", "code", "level", "label", "spread", "participants", "share", "occurrences", "depth", "grade",
+                 "flag", "spread_low", "spread_high", "grade_probability", "review"]
 
 
 def grade_rows(rows: Sequence[GradeRow]) -> list[dict]:
     return [
         {"group": r.group, "code": r.code, "level": r.level, "label": r.label, "spread": r.spread,
          "participants": r.participants, "share": r.share, "occurrences": r.occurrences,
-         "depth": r.depth, "grade": r.grade, "flag": r.flag}
+         "depth": r.depth, "grade": r.grade, "flag": r.flag, "spread_low": r.spread_low, "spread_high": r.spread_high,
+         "grade_probability": r.grade_probability, "review": "yes" if r.review else ""}
         for r in rows
     ]
 
@@ -30,13 +32,19 @@ def grades_markdown(rows: Sequence[GradeRow], title: str) -> str:
         selected = [r for r in rows if r.group == group]
         n = selected[0].participants if selected else 0
         parts.append(f"\n## {'All participants' if group == 'all' else group} (n = {n})\n\n")
+        uncertain = any(r.grade_probability is not None for r in selected)
         table = [
             {"code": "&nbsp;" * 4 * _depth(r.code) + r.code, "spread": f"{r.spread} ({r.share:.0%})",
-             "depth": r.depth, "grade": r.grade, "flag": r.flag}
+             "interval": f"{r.spread_low}-{r.spread_high}" if r.spread_low is not None else "",
+             "depth": r.depth, "grade": r.grade, "chance": r.grade_probability,
+             "flag": "; ".join(x for x in (r.flag, "review" if r.review else "") if x)}
             for r in selected
         ]
-        parts.append(to_markdown(table, ["code", "spread", "depth", "grade", "flag"],
-                                 ["Code", "Spread (share)", "Depth", "Grade", "Flag"]))
+        columns = ["code", "spread", "interval", "depth", "grade", "chance", "flag"] if uncertain else \
+            ["code", "spread", "depth", "grade", "flag"]
+        headers = {"code": "Code", "spread": "Spread (share)", "interval": "80% interval", "depth": "Depth",
+                   "grade": "Grade", "chance": "P(grade right)", "flag": "Flag"}
+        parts.append(to_markdown(table, columns, [headers[c] for c in columns]))
     return "".join(parts)
 
 

@@ -46,6 +46,22 @@ def results_markdown(results: dict) -> str:
     out += ["## Grades (spread and depth) against the human grades", "",
             to_markdown(_grade_rows(results), ["model", "split", "match", "category", "code", "spread_error"],
                         ["Model", "Split", "Grades equal (all codes)", "Category", "Fine code", "Mean abs. spread error"])]
+    out += ["## Grade fidelity by participant-level estimator", "",
+            "Presence kappa compares, per participant and code, whether the human coder and the estimator "
+            "find the code; spread error is in participants; grades use the estimated spread. "
+            "'none' counts predicted runs like human coding (no estimator). See docs/grade-fidelity.md.", "",
+            to_markdown(_fidelity_rows(results), ["model", "split", "estimator", "kappa_cat", "kappa_code", "spread_cat",
+                                                  "spread_code", "depth_code", "match_cat", "match_code"],
+                        ["Model", "Split", "Estimator", "Presence kappa (category)", "Presence kappa (code)",
+                         "Spread error (category)", "Spread error (code)", "Depth error (code)",
+                         "Grades equal (category)", "Grades equal (code)"])]
+    out += _confusion(results)
+    rel = [{"model": k, **r["heldout"]["reliability"]} for k, r in results["models"].items()
+           if r.get("heldout", {}).get("reliability")]
+    if rel:
+        out += ["## Calibration on the held-out split (segment level)", "",
+                to_markdown(rel, ["model", "brier_raw", "brier_calibrated", "ece_raw", "ece_calibrated"],
+                            ["Model", "Brier (raw)", "Brier (calibrated)", "ECE (raw)", "ECE (calibrated)"])]
     out += ["## Time", "", to_markdown(
         [{"model": k, "train": r["train_seconds"], "predict": r.get("heldout", {}).get("predict_seconds")}
          for k, r in results["models"].items()],
@@ -58,6 +74,40 @@ def results_markdown(results: dict) -> str:
                 to_markdown(rows, ["model"] + [str(s) for s in sizes])]
     out += ["## Per-code F1 on the held-out split", "", _per_code(results)]
     return "\n".join(out)
+
+
+def _fidelity_rows(results: dict) -> list[dict]:
+    rows = []
+    for kind, res in results["models"].items():
+        for split in ("heldout", "cross_validation"):
+            block = res.get(split, {})
+            if block.get("grades"):
+                g = block["grades"]["match_by_level"]
+                rows.append({"model": kind, "split": split.replace("_", " "), "estimator": "none",
+                             "match_cat": g.get("category"), "match_code": g.get("code")})
+            for method, fid in block.get("fidelity", {}).items():
+                cat, code = fid["levels"].get("category", {}), fid["levels"].get("code", {})
+                rows.append({"model": kind, "split": split.replace("_", " "), "estimator": method,
+                             "kappa_cat": cat.get("presence_kappa"), "kappa_code": code.get("presence_kappa"),
+                             "spread_cat": cat.get("spread_mae"), "spread_code": code.get("spread_mae"),
+                             "depth_code": code.get("depth_mae"), "match_cat": cat.get("grade_match"),
+                             "match_code": code.get("grade_match")})
+    return rows
+
+
+def _confusion(results: dict, method: str = "min_evidence") -> list[str]:
+    out = []
+    for kind, res in results["models"].items():
+        fid = res.get("heldout", {}).get("fidelity", {}).get(method)
+        if not fid:
+            continue
+        for level in ("category", "code"):
+            table = fid["levels"][level]["confusion"]
+            labels = list(table)
+            rows = [{"human": h, **{m: table[h][m] for m in labels}} for h in labels]
+            out += [f"Grade confusion, {kind}, {method}, held-out, {level} level (rows: human grade; "
+                    "columns: machine grade):", "", to_markdown(rows, ["human"] + labels)]
+    return out
 
 
 def _grade_rows(results: dict) -> list[dict]:
