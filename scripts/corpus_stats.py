@@ -21,12 +21,18 @@ def main() -> None:
     words = sum(len(t.turn_text(u).split()) for t in study.transcripts for u in t.turns)
     pwords = sum(len(t.turn_text(u).split()) for t in study.transcripts for u in t.turns if not u.is_interviewer)
     spans = study.codings["coder_a"]
-    pid = {t.id: t.participant for t in study.transcripts}
+    by_id = {t.id: t for t in study.transcripts}
+
+    def speaker_of(span):  # the participant whose turn holds the span (focus groups have several)
+        t = by_id[span.transcript]
+        turn = next(u for u in t.turns if u.start <= span.start < u.end)
+        return t.participant_of(turn)
+
     occ, people = Counter(), defaultdict(set)
     for s in spans:
         for code in [s.code] + book.ancestors(s.code):
             occ[code] += 1
-            people[code].add(pid[s.transcript])
+            people[code].add(speaker_of(s))
     coded = total = 0
     by_t = defaultdict(list)
     for s in spans:
@@ -40,7 +46,9 @@ def main() -> None:
                 chars = [(m, c) for m, c in zip(mask[u.start : u.end], t.text[u.start : u.end]) if not c.isspace()]
                 total += len(chars)
                 coded += sum(m for m, _ in chars)
-    print(f"- interviews: {len(study.transcripts)}; words: {words:,} (participants {pwords:,}); "
+    settings = Counter(t.setting for t in study.transcripts)
+    print(f"- transcripts: {len(study.transcripts)} ({settings['interview']} interviews, {settings['focus group']} focus groups), "
+          f"participants: {len(study.participants)}; words: {words:,} (participants {pwords:,}); "
           f"first-coder codings: {len(spans)}")
     print("- codings per dimension: " + ", ".join(f"{d} {occ[d]}" for d in book.at_depth(0)))
     fine = {c: occ[c] for c in book.leaves()}

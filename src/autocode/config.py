@@ -72,7 +72,7 @@ class GradingConfig(_Section):
     depth_max: float = 2.0
     """Depths outside [depth_min, depth_max] are flagged next to the grade."""
     below_weaker: str = "Not graded"
-    estimator: Literal["cc", "min_evidence", "pcc", "adjusted", "likelihood"] = "min_evidence"
+    estimator: Literal["cc", "min_evidence", "pcc", "adjusted", "likelihood"] = "pcc"
     """How machine coding becomes participant-level presence (see autocode.quantify and
     docs/grade-fidelity.md); used when the model carries fitted estimators."""
     review_below: float = Field(0.8, ge=0, le=1)
