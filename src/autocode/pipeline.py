@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import platform
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -230,7 +229,6 @@ def run_record(study: Study, model_dir: Path, model: Model, seg_config: SegmentC
 
     return {
         "autocode_version": __version__,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "study": str(study.root.resolve()),
         "model": {"path": str(Path(model_dir).resolve()), "type": model.kind,
                   "codebook_hash": model.meta.get("codebook", {}).get("hash")},
@@ -246,32 +244,23 @@ def run_record(study: Study, model_dir: Path, model: Model, seg_config: SegmentC
 # -- grade and agree -------------------------------------------------------------------------
 def load_coding(path, study: Study) -> list[Span]:
     """Read a coding: human spans (codings JSONL) or the segments.jsonl that ``run`` writes."""
-    from autocode.io.codings import read_codings
+    from autocode.io.codings import read_codings, read_segment_coding
 
     path = Path(path)
     if not path.is_file():
         raise AutocodeError("coding file not found; pass a codings JSONL or a run's segments.jsonl", path)
-    first = next((line for line in path.read_text(encoding="utf-8-sig").splitlines() if line.strip()), "")
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except UnicodeDecodeError:
+        raise AutocodeError("coding file is not UTF-8; re-save it as UTF-8 JSON lines", path) from None
+    first = next((line for line in lines if line.strip()), "")
     try:
         keys = set(json.loads(first)) if first else set()
     except (json.JSONDecodeError, TypeError):
         raise AutocodeError("coding file is not JSON lines; expected one JSON object per line", path) from None
     if "codes" not in keys:
         return read_codings(path, study.texts(), study.codebook.ids)
-    spans = []
-    texts = study.texts()
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        row = json.loads(line)
-        tid = row.get("transcript")
-        if tid not in texts:
-            raise AutocodeError(f"line {number}: transcript {tid!r} is not in the study", path)
-        for code in row.get("codes", []):
-            if code not in study.codebook.index:
-                raise AutocodeError(f"line {number}: code {code!r} is not in the codebook", path)
-            spans.append(Span(tid, int(row["start"]), int(row["end"]), code, path.parent.name))
-    return spans
+    return read_segment_coding(lines, path, study.texts(), study.codebook.ids, path.parent.name)
 
 
 def _coded(study: Study, spans: list[Span], scope: set[str]) -> tuple[list[Segment], np.ndarray]:

@@ -89,6 +89,10 @@ def segment_transcript(transcript: Transcript, config: SegmentConfig) -> list[Se
             units = [[(turn.start, turn.end)]]
         else:
             pieces = [(o, t) for o, t in _paragraphs(body, turn.start) if t.strip()]
+            longest = max((len(t) for _, t in pieces), default=0)
+            if longest > nlp.max_length:
+                raise AutocodeError(f"a paragraph of {longest} characters is over the sentence splitter's limit of "
+                                    f"{nlp.max_length}; split it with blank lines", transcript.path or transcript.id)
             sentences = [s for para in _sentence_spans(nlp, pieces) for s in para]
             size = 1 if config.unit == "sentence" else config.window
             units = [sentences[i : i + size] for i in range(0, len(sentences), size)]

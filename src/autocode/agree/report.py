@@ -7,7 +7,6 @@ import csv
 import io
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence
 
@@ -208,7 +207,6 @@ def _report_data(ctx: Context, codings: list[Coding], confidence: Confidence | N
     return {
         "title": title or f"Inter-coder agreement: {study.name}",
         "study": study.name,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "autocode_version": __version__,
         "codebook": {"name": cb.name, "hash": cb.structure_hash(),
                      "codes": [{"code": c.id, "label": c.label, "level": cb.level_name(c.id), "depth": c.depth}

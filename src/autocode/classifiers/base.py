@@ -14,7 +14,6 @@ import importlib
 import inspect
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol, Sequence, runtime_checkable
 
@@ -26,6 +25,8 @@ from autocode.errors import AutocodeError
 from autocode.io.atomic import write_json
 
 FORMAT_VERSION = 1
+PICKLE_SUFFIXES = {".pkl", ".pickle", ".joblib", ".pt", ".pth", ".ckpt"}
+"""Weight formats that unpickle (and so can run code) when loaded: refused in any model folder."""
 META_FILE = "model.json"
 _REGISTRY = {
     "tfidf": "autocode.classifiers.tfidf:TfidfClassifier",
@@ -114,11 +115,11 @@ class Model:
         directory.mkdir(parents=True, exist_ok=True)
         files = self.classifier.save(directory)
         meta = dict(self.meta)
+        meta.pop("created", None)  # no wall-clock time: the same training gives the same bytes
         meta.update(
             format_version=FORMAT_VERSION,
             type=self.kind,
             autocode_version=__version__,
-            created=meta.get("created") or datetime.now(timezone.utc).isoformat(timespec="seconds"),
             codebook={"name": codebook.name, "hash": codebook.structure_hash(), "codes": list(self.codes)},
             thresholds=[round(float(t), 6) for t in self.thresholds],
             files={name: _sha256(directory / name) for name in sorted(files)},
@@ -159,6 +160,9 @@ def verify_files(directory: Path, meta: dict[str, Any]) -> None:
         raise AutocodeError("model metadata lists no weight files; retrain the model", directory / META_FILE)
     for name, digest in files.items():
         path = directory / name
+        if Path(name).suffix.lower() in PICKLE_SUFFIXES:
+            raise AutocodeError(f"model file {name!r} is a pickle, which autocode never loads (it can run code); "
+                                "retrain the model with 'autocode train'", directory)
         if Path(name).name != name or not path.is_file():
             raise AutocodeError(f"model file {name!r} is missing; the model folder is incomplete, retrain or restore it", directory)
         if _sha256(path) != digest:

@@ -158,10 +158,25 @@ class SafeZip:
         self.close()
 
 
+MAX_XML_DEPTH = 200
+"""The deepest element nesting accepted in untrusted XML (readers walk code trees recursively)."""
+
+
+def _too_deep(root: Element, limit: int) -> bool:
+    stack = [(root, 1)]
+    while stack:
+        el, depth = stack.pop()
+        if depth > limit:
+            return True
+        stack.extend((c, depth + 1) for c in el)
+    return False
+
+
 def parse_xml(data: bytes, path: Path, what: str) -> Element:
-    """Parse untrusted XML; DTDs, entities and external references are refused."""
+    """Parse untrusted XML; DTDs, entities and external references are refused, and so is
+    nesting deeper than :data:`MAX_XML_DEPTH`."""
     try:
-        return fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        root = fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException:
         raise AutocodeError(
             f"{what} declares a DTD or entities, which autocode refuses for safety "
@@ -170,6 +185,12 @@ def parse_xml(data: bytes, path: Path, what: str) -> Element:
         ) from None
     except (ParseError, ValueError) as exc:
         raise AutocodeError(f"{what} is not well-formed XML ({exc}); export the file again", path) from None
+    except RecursionError:
+        root = None
+    if root is None or _too_deep(root, MAX_XML_DEPTH):
+        raise AutocodeError(f"{what} nests elements more than {MAX_XML_DEPTH} deep, which autocode refuses for "
+                            "safety; export the file again from its program", path)
+    return root
 
 
 def local(tag: str) -> str:

@@ -167,7 +167,7 @@ def _settings_markdown(data: dict) -> str:
     s = data["settings"]
     coders = ", ".join(coder_line(c) for c in data["coders"])
     return (f"Coders: {coders}. Reference (coder A): **{data['reference']}**. Codebook: {data['codebook']['name']} "
-            f"({len(data['codebook']['codes'])} codes). autocode {data['autocode_version']}, {data['created']}.\n\n"
+            f"({len(data['codebook']['codes'])} codes). autocode {data['autocode_version']}.\n\n"
             f"Segments: {s['segment']['unit']}"
             + (f" of {s['segment']['window']} sentences" if s['segment']['unit'] == 'window' else "")
             + f". Intervals: {round(100 * s['ci'])}% percentile bootstrap over participants, {s['n_boot']} replicates "

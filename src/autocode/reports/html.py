@@ -268,7 +268,7 @@ def _header_html(data: dict) -> str:
     return (f"<header><h1>{escape(data['title'])}</h1>"
             f'<p class="meta">Study {escape(data["study"])} · codebook {escape(data["codebook"]["name"])} '
             f'({len(codes)} codes) · reference coder <b>{escape(data["reference"])}</b> · autocode '
-            f'{escape(data["autocode_version"])} · {escape(data["created"])}</p>'
+            f'{escape(data["autocode_version"])}</p>'
             "<p class=\"meta\">Coders: " + "; ".join(escape(coder_line(c)) for c in data["coders"])
             + f". Intervals: {round(100 * s['ci'])}% percentile bootstrap over participants ({s['n_boot']} replicates). "
             f"Character level over {escape(s['universe'])} text" + (", without text no coder coded" if s["exclude_uncoded"] else "")

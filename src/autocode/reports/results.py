@@ -95,7 +95,7 @@ def _fidelity_rows(results: dict) -> list[dict]:
     return rows
 
 
-def _confusion(results: dict, method: str = "min_evidence") -> list[str]:
+def _confusion(results: dict, method: str = "pcc") -> list[str]:  # the default estimator
     out = []
     for kind, res in results["models"].items():
         fid = res.get("heldout", {}).get("fidelity", {}).get(method)
