@@ -13,7 +13,7 @@ import numpy as np
 from autocode.agreement import cohen_kappa
 from autocode.codebook import Codebook
 from autocode.config import GradingConfig
-from autocode.grading import grade, grade_for_share
+from autocode.grading import grade_for_share
 from autocode.machine_grades import Estimate, estimate
 from autocode.quantify import METHODS, fit_quantification, participant_counts
 
@@ -74,15 +74,4 @@ def _level(cols, truth, human_runs, e: Estimate, n: int, config: GradingConfig) 
     }
 
 
-def counting_baseline(segments: Sequence, Y: np.ndarray, D: np.ndarray, codebook: Codebook,
-                      config: GradingConfig) -> dict:
-    """Grade agreement when machine codes are simply counted like human ones (no estimator)."""
-    human = {r.code: r.grade for r in grade(segments, Y, codebook, config)}
-    machine = {r.code: r.grade for r in grade(segments, D, codebook, config)}
-    by_level: dict[str, list[bool]] = {}
-    for c in codebook.ids:
-        by_level.setdefault(codebook.level_name(c), []).append(human[c] == machine[c])
-    return {level: float(np.mean(v)) for level, v in by_level.items()}
-
-
-__all__ = ["METHODS", "counting_baseline", "cross_fitted", "fidelity"]
+__all__ = ["METHODS", "cross_fitted", "fidelity"]

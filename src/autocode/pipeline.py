@@ -244,7 +244,7 @@ def run_record(study: Study, model_dir: Path, model: Model, seg_config: SegmentC
 # -- grade and agree -------------------------------------------------------------------------
 def load_coding(path, study: Study) -> list[Span]:
     """Read a coding: human spans (codings JSONL) or the segments.jsonl that ``run`` writes."""
-    from autocode.io.codings import read_codings, read_segment_coding
+    from autocode.io.codings import parse_codings, read_segment_coding
 
     path = Path(path)
     if not path.is_file():
@@ -259,7 +259,7 @@ def load_coding(path, study: Study) -> list[Span]:
     except (json.JSONDecodeError, TypeError):
         raise AutocodeError("coding file is not JSON lines; expected one JSON object per line", path) from None
     if "codes" not in keys:
-        return read_codings(path, study.texts(), study.codebook.ids)
+        return parse_codings(lines, path, study.texts(), study.codebook.ids)
     return read_segment_coding(lines, path, study.texts(), study.codebook.ids, path.parent.name)
 
 
@@ -289,21 +289,16 @@ def agree(study_dir, coding_a, coding_b, *, codebook=None, config=None) -> tuple
     return rows, agreement.summarise(rows, study.codebook, Ya, Yb), len(scope)
 
 
-def _write_or_render(out, force: bool, protected: list[Path], files: dict[str, str], shown: str) -> str:
-    if out is None:
-        return shown
-    with output_dir(out, force, protected=protected) as tmp:
-        for name, text in files.items():
-            write_text(tmp / name, text)
-    return f"Wrote {', '.join(files)} to {out}/\n"
-
-
 def write_grades(study_dir, coding, out=None, *, by=None, codebook=None, config=None, force=False) -> str:
     """Grade a coding; write grades.csv/.md into ``out``, or return the Markdown table."""
     rows = grade_study(study_dir, coding, codebook=codebook, config=config, by=by)
     markdown = grade_report.grades_markdown(rows, f"Grades: {Path(coding).name}")
-    files = {"grades.csv": grade_report.grades_csv(rows), "grades.md": markdown}
-    return _write_or_render(out, force, [Path(study_dir), Path(coding)], files, markdown)
+    if out is None:
+        return markdown
+    with output_dir(out, force, protected=[Path(study_dir), Path(coding)]) as tmp:
+        write_text(tmp / "grades.csv", grade_report.grades_csv(rows))
+        write_text(tmp / "grades.md", markdown)
+    return f"Wrote grades.csv, grades.md to {out}/\n"
 
 
 def study_of(codings: Sequence) -> Path:

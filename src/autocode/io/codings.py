@@ -31,16 +31,17 @@ def read_codings(
 ) -> list[Span]:
     """Read and check a codings JSONL file against the study's texts and the codebook."""
     path = Path(path)
-    known = set(code_ids)
-    spans = []
     try:
         lines = path.read_text(encoding="utf-8-sig").splitlines()
     except UnicodeDecodeError:
         raise AutocodeError("codings file is not UTF-8; re-save it as UTF-8 JSON lines", path) from None
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        spans.append(_parse_line(line, number, path, texts, known))
+    return parse_codings(lines, path, texts, code_ids)
+
+
+def parse_codings(lines: list[str], path: Path, texts: Mapping[str, str], code_ids: Iterable[str]) -> list[Span]:
+    """Check the lines of a codings JSONL file (``path`` names it in errors)."""
+    known = set(code_ids)
+    spans = [_parse_line(line, number, path, texts, known) for number, line in enumerate(lines, 1) if line.strip()]
     if not spans:
         raise AutocodeError("codings file holds no codings; expected one JSON object per line", path)
     return spans
