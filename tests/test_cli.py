@@ -114,6 +114,19 @@ def test_codebook_show_and_validate(mini, tmp_path):
     assert_one_line_error(invoke("codebook", "validate", bad), "bad.yaml", "codes.0.definition")
 
 
+def test_codebook_export_writes_qdc_that_imports_back(mini, tmp_path):
+    out = tmp_path / "book.qdc"
+    result = invoke("codebook", "export", mini / "codebook.yaml", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert invoke("import", out, "--out", tmp_path / "back").exit_code == 0
+    from autocode.codebook import load_codebook
+
+    assert load_codebook(tmp_path / "back" / "codebook.yaml").ids == load_codebook(mini / "codebook.yaml").ids
+    assert_one_line_error(invoke("codebook", "export", mini / "codebook.yaml", "--out", out), "book.qdc", "--force")
+    assert invoke("codebook", "export", mini / "codebook.yaml", "--out", out, "--force").exit_code == 0
+    assert_one_line_error(invoke("codebook", "export", mini / "codebook.yaml", "--out", tmp_path / "b.txt"), "b.txt", ".qdc")
+
+
 def _break(mini, what):
     if what == "empty transcript":
         (mini / "transcripts" / "M02.txt").write_text("")

@@ -235,5 +235,21 @@ def codebook_validate(file: Path = typer.Argument(..., help="Codebook YAML file.
     typer.echo(f"{file}: valid ({len(book)} codes, hash {book.structure_hash()})")
 
 
+@codebook_app.command("export")
+@friendly
+def codebook_export(
+    file: Path = typer.Argument(..., help="Codebook YAML file."),
+    out: Path = typer.Option(..., "--out", "-o", help="REFI-QDA codebook to write (.qdc)."),
+    force: bool = typer.Option(False, "--force", help="Replace the file if it exists."),
+):
+    """Write a codebook as a REFI-QDA .qdc file that QDA tools import."""
+    from autocode.codebook import load_codebook
+    from autocode.io.refi import export_qdc
+
+    if out.suffix.lower() != ".qdc":
+        raise AutocodeError("the codebook export is a REFI-QDA codebook; give --out a name ending in .qdc", out)
+    typer.echo(f"Wrote {export_qdc(load_codebook(file), out, force=force)}")
+
+
 if __name__ == "__main__":
     app()
