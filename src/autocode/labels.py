@@ -44,17 +44,17 @@ def project_spans(
     by_key: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)
     for span in spans:
         by_key[(span.transcript, span.code)].append((span.start, span.end))
-    codes_in: dict[str, list[str]] = defaultdict(list)
-    for tid, code in by_key:
-        codes_in[tid].append(code)
+    codes_in: dict[str, list[tuple[int, list, list]]] = defaultdict(list)
+    for (tid, code), raw in by_key.items():
+        codes_in[tid].append((codebook.index[code], merge_intervals(raw), raw))
     Y = np.zeros((len(segments), len(codebook)), dtype=bool)
     for i, seg in enumerate(segments):
         length = seg.end - seg.start
-        for code in codes_in.get(seg.transcript, ()):
-            raw = by_key[(seg.transcript, code)]
-            covered = sum(_overlap(seg.start, seg.end, a, b) for a, b in merge_intervals(raw))
+        for j, merged, raw in codes_in.get(seg.transcript, ()):
+            covered = sum(_overlap(seg.start, seg.end, a, b) for a, b in merged if a < seg.end and b > seg.start)
             if covered >= config.min_segment_share * length or any(
                 _overlap(seg.start, seg.end, a, b) >= config.min_span_share * (b - a) for a, b in raw
+                if a < seg.end and b > seg.start
             ):
-                Y[i, codebook.index[code]] = True
+                Y[i, j] = True
     return codebook.closure(Y)

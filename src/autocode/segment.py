@@ -9,6 +9,7 @@ focus group each speaker's turns belong to that speaker's participant. Units: ``
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterable, Iterator
@@ -33,10 +34,26 @@ class Segment:
     context: str = ""
 
 
+def _import_spacy(model: str | None):
+    """spaCy's thinc imports torch whenever it is installed (about 1.5 s and 190 MB), though a
+    sentencizer never uses it. For the blank pipeline, hide torch while spaCy loads, unless torch is
+    loaded already; a named pipeline (which might run on torch) imports spaCy as usual."""
+    if model is not None or "spacy" in sys.modules or "torch" in sys.modules:
+        import spacy
+
+        return spacy
+    sys.modules["torch"] = None  # makes "import torch" fail inside thinc, which then goes without it
+    try:
+        import spacy
+    finally:
+        if sys.modules.get("torch", 0) is None:
+            del sys.modules["torch"]
+    return spacy
+
+
 @lru_cache(maxsize=4)
 def _nlp(model: str | None):
-    import spacy
-
+    spacy = _import_spacy(model)
     if model is None:
         nlp = spacy.blank("en")
         nlp.add_pipe("sentencizer")
