@@ -9,6 +9,7 @@ fed to ``autocode import``; broken study folders, codings and model folders fed 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 import zipfile
@@ -122,6 +123,8 @@ STUDY_CASES = {
     "huge single line transcript": (lambda s: ((s / "transcripts" / "M05.txt").write_text(
         "Interviewer: Go on?\n\nM05: " + "we had no beds " * 80_000 + "\n"), shutil.rmtree(s / "codings")),
         ["M05.txt", "split it"]),
+    "oversized transcript (sparse 40 MiB)": (lambda s: os.truncate(s / "transcripts" / "M02.txt", 40 * 2**20),
+                                            ["M02.txt", "over the 32 MiB limit"]),
     "span past the end": (lambda s: _append(s / "codings" / "coder_a.jsonl", _coding(end=10**9)), ["outside"]),
     "negative span": (lambda s: _append(s / "codings" / "coder_a.jsonl", _coding(start=-3)), ["outside"]),
     "empty span": (lambda s: _append(s / "codings" / "coder_a.jsonl", _coding(start=4, end=4)), ["empty"]),

@@ -1,14 +1,17 @@
 """No data loss: outputs appear whole or not at all, existing outputs and human codings are safe.
 
-``autocode run`` builds its output in a hidden ``.OUT.*.partial`` folder beside ``--out`` and
-renames it into place only when complete. What these tests found, interrupting a run of a study
-big enough to take a few seconds:
+``autocode run`` builds its output in a hidden ``.OUT.work.partial`` folder beside ``--out``
+(holding ``.OUT.lock`` meanwhile) and renames it into place only when complete. Each transcript's
+coding goes to the work folder's ``coded/`` as soon as it is done (written atomically). What
+these tests found, interrupting a run of a study big enough to take a few seconds:
 
-* SIGINT (Ctrl-C): the run stops with exit 130 and one line; the partial folder is removed;
-  ``--out`` does not exist; nothing else is left.
-* SIGKILL: nothing can run at a kill, so ``--out`` does not exist but the hidden
-  ``.OUT.*.partial`` folder stays behind. The next run neither uses nor removes it (it is never
-  mistaken for output); delete it by hand. No ``.tmp`` file is left outside it.
+* SIGINT (Ctrl-C): the run stops with exit 130 and one line; ``--out`` does not exist; of the work
+  folder only the complete files in ``coded/`` are left (or nothing, if none was done yet), and
+  no lock.
+* SIGKILL: nothing can run at a kill, so ``--out`` does not exist and the work folder and the
+  lock stay behind. The next run takes the lock over (its process is gone) and clears the work
+  folder, or with ``--resume`` keeps its complete coded files.
+* Either way, the next run with ``--resume`` writes byte for byte what a fresh run writes.
 """
 
 from __future__ import annotations
@@ -59,9 +62,10 @@ def big_study(tmp_path_factory) -> Path:
     return root
 
 
-def start_run(study: Path, model: Path, out: Path) -> subprocess.Popen:
+def start_run(study: Path, model: Path, out: Path, *extra: str) -> subprocess.Popen:
     code = "import sys; from autocode.cli import app; sys.argv[0] = 'autocode'; app()"
-    return subprocess.Popen([sys.executable, "-c", code, "run", str(study), "--model", str(model), "--out", str(out)],
+    return subprocess.Popen([sys.executable, "-c", code, "run", str(study), "--model", str(model), "--out", str(out),
+                             *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             cwd=Path(__file__).resolve().parents[1])
 
@@ -70,7 +74,7 @@ def wait_for_partial(proc: subprocess.Popen, out: Path, timeout: float = 60) -> 
     """Wait until the run has started writing (its partial folder exists); False if it finished first."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
-        if list(out.parent.glob(f".{out.name}.*.partial")):
+        if list(out.parent.glob(f".{out.name}.*.partial/coded/*.json")):
             time.sleep(0.05)  # let it write a file or two
             return proc.poll() is None
         if proc.poll() is not None:
@@ -80,7 +84,12 @@ def wait_for_partial(proc: subprocess.Popen, out: Path, timeout: float = 60) -> 
 
 
 def leftovers(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir() if p.name.endswith((".partial", ".tmp")) or ".old-" in p.name)
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith((".partial", ".tmp", ".lock")) or ".old-" in p.name)
+
+
+def only_complete_coded_files(work: Path) -> bool:
+    files = [p for p in work.rglob("*") if p.is_file()]
+    return all(p.parent == work / "coded" and p.suffix == ".json" and json.loads(p.read_text()) for p in files)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
@@ -100,22 +109,45 @@ def test_signal_mid_run_leaves_no_half_written_output(sig, big_study, mini_model
         pytest.skip("the run finished before the signal arrived; its output is complete")
     assert not out.exists(), "an interrupted run left an output folder"
     assert snapshot(big_study) == before, "an interrupted run changed its inputs"
+    work = tmp_path / ".out.work.partial"
     if sig == signal.SIGINT:
         assert proc.returncode == 130
-        assert err.strip().splitlines() == ["Error: interrupted; no output was written"], err
-        assert leftovers(tmp_path) == []
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("Error: interrupted; no output was written"), err
+        assert "--resume" in lines[0]
+        assert leftovers(tmp_path) in ([], [work.name])
     else:
         assert proc.returncode == -signal.SIGKILL
-        left = leftovers(tmp_path)
-        assert len(left) == 1 and left[0].startswith(".out.") and left[0].endswith(".partial"), left
-        assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
-    # the next run completes normally, whatever was left
-    done = start_run(big_study, mini_model, out)
-    _, err = done.communicate(timeout=300)
+        assert leftovers(tmp_path) == [".out.lock", work.name]
+    if work.exists() and sig == signal.SIGINT:
+        assert only_complete_coded_files(work)
+    kept = len(list(work.glob("coded/*.json"))) if work.exists() else 0
+    # the next run takes over whatever was left, reuses the complete coded files, and writes
+    # exactly what a fresh run writes
+    done = start_run(big_study, mini_model, out, "--resume")
+    out_text, err = done.communicate(timeout=300)
     assert done.returncode == 0, err
-    assert {"segments.jsonl", "grades.csv", "run.json", "agreement"} <= {p.name for p in out.iterdir()}
-    assert not [p for p in out.rglob("*") if p.name.endswith((".tmp", ".partial"))]
+    assert f"({kept} reused" in out_text or kept == 0, out_text
+    assert leftovers(tmp_path) == []
+    fresh = start_run(big_study, mini_model, tmp_path / "fresh")
+    assert fresh.communicate(timeout=300) and fresh.returncode == 0
+    assert snapshot(out) == snapshot(tmp_path / "fresh")
     assert snapshot(big_study) == before
+
+
+def test_a_run_without_resume_clears_what_a_killed_run_left(mini, mini_model, tmp_path):
+    from autocode import pipeline
+
+    out = tmp_path / "out"
+    work = tmp_path / ".out.work.partial"
+    (work / "coded").mkdir(parents=True)
+    (work / "coded" / "M01.json").write_text("{}")
+    (work / "segments.jsonl").write_text('{"half": ')
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    (tmp_path / ".out.lock").write_text(dead.stdout.strip())
+    result = pipeline.run(mini, out, mini_model)
+    assert result.reused == 0 and leftovers(tmp_path) == []
+    assert json.loads((out / "coded" / "M01.json").read_text())["transcript"] == "M01"
 
 
 def test_failure_inside_the_output_step_leaves_nothing(mini, mini_model, tmp_path, monkeypatch):
@@ -128,7 +160,8 @@ def test_failure_inside_the_output_step_leaves_nothing(mini, mini_model, tmp_pat
     out = tmp_path / "out"
     with pytest.raises(KeyboardInterrupt):
         pipeline.run(mini, out, mini_model)
-    assert not out.exists() and leftovers(tmp_path) == []
+    assert not out.exists() and leftovers(tmp_path) == [".out.work.partial"]
+    assert only_complete_coded_files(tmp_path / ".out.work.partial")
 
 
 def test_existing_outputs_are_refused_without_force_for_every_command(mini, mini_model, tmp_path):

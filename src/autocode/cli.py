@@ -71,13 +71,20 @@ def run(
     codebook: Optional[Path] = CODEBOOK,
     config: Optional[Path] = CONFIG,
     force: bool = FORCE,
+    resume: bool = typer.Option(False, "--resume", help="Continue an interrupted or extended batch into --out: "
+                                "reuse transcripts already coded there by the same model from the same input."),
 ):
     """Code every participant turn of a study, grade each code, compare with human coding."""
     from autocode.pipeline import run as run_study
 
-    result = run_study(study, out, model, force=force, codebook=codebook, config=config, coder=coder,
-                       by=by, export=export, profile=profile, progress=_progress())
-    typer.echo(f"Coded {result.segments} segments from {result.transcripts} transcripts into {result.out}/")
+    try:
+        result = run_study(study, out, model, force=force, resume=resume, codebook=codebook, config=config,
+                           coder=coder, by=by, export=export, profile=profile, progress=_progress())
+    except KeyboardInterrupt:
+        _fail("interrupted; no output was written (the same command with --resume keeps the transcripts "
+              "already coded)", 130)
+    reused = f" ({result.reused} reused from an earlier run)" if result.reused else ""
+    typer.echo(f"Coded {result.segments} segments from {result.transcripts} transcripts{reused} into {result.out}/")
     typer.echo("Wrote " + ", ".join(result.files))
     if result.comparison:
         for key, scope in (("summary", "all coded transcripts"), ("summary_unseen", "transcripts unseen in training")):

@@ -6,6 +6,7 @@ atomically into a fresh folder (replacing an existing one only with ``force=True
 
 from __future__ import annotations
 
+import csv
 import json
 import platform
 from dataclasses import dataclass, field
@@ -20,13 +21,14 @@ from autocode.codebook import Codebook
 from autocode.config import SegmentConfig, load_config
 from autocode.errors import AutocodeError
 from autocode.grading import GradeRow, grade
-from autocode.io.atomic import output_dir, write_json, write_text
+from autocode.batch import CODED, carry_over, code_batch
+from autocode.io.atomic import output_dir, resumable_dir, write_json, write_text
 from autocode.io.codings import Span
 from autocode.io.study import Study, load_study
 from autocode.labels import project_spans
 from autocode.progress import silent
 from autocode.reports import grades as grade_report
-from autocode.reports.tables import to_csv
+from autocode.reports.tables import fmt, to_csv
 from autocode.resources import default_model_path
 from autocode.segment import Segment, segment_all
 
@@ -41,6 +43,7 @@ class RunResult:
     grades: list[GradeRow]
     comparison: dict | None = None
     files: list[str] = field(default_factory=list)
+    reused: int = 0
 
 
 @dataclass
@@ -89,42 +92,58 @@ def attribute_columns(study: Study, by: Sequence[str] | None) -> list[str]:
 
 
 # -- run -------------------------------------------------------------------------------------
-def run(study_dir, out_dir, model_dir=None, *, force=False, codebook=None, config=None, coder=None,
+def run(study_dir, out_dir, model_dir=None, *, force=False, resume=False, codebook=None, config=None, coder=None,
         by: Sequence[str] | None = None, export: str | None = None, profile: str = "generic",
         progress: Progress = silent) -> RunResult:
     """Code every participant turn of a study, grade the codes, and compare with human coding.
 
-    ``export="qdpx"`` also writes ``project.qdpx`` (a REFI-QDA project with the transcripts,
-    codebook, human codings and the machine coding under its own user) and the machine's
-    confidences in ``project.confidence.csv``; ``profile`` adapts it to one tool's quirks.
+    Each transcript's result is kept in ``coded/`` as soon as it is coded; ``resume=True`` reuses
+    those of an earlier or interrupted run into ``out_dir`` that match the model and the input
+    (see :mod:`autocode.batch`) and codes only the rest. ``export="qdpx"`` also writes
+    ``project.qdpx`` (a REFI-QDA project with the transcripts, codebook, human codings and the
+    machine coding under its own user) and the machine's confidences in
+    ``project.confidence.csv``; ``profile`` adapts it to one tool's quirks.
     """
     if export not in (None, "qdpx"):
         raise AutocodeError(f"unknown export format {export!r}; the one supported is qdpx")
     study = open_study(study_dir, codebook, config)
     model_dir, model = resolve_model(model_dir, study.codebook)
     seg_config = SegmentConfig(**model.meta.get("training", {}).get("segment", {})) if not config else study.config.segment
-    segments = segments_for(study, seg_config, progress=progress)
-    P, Y = predict(model, segments, study.codebook, progress)
-    columns = attribute_columns(study, by)
-    grades = machine_grades(segments, P, Y, model, study, columns)
-    comparison = None
-    coder = pick_coder(study, coder)
-    with output_dir(out_dir, force, protected=[study.root, model_dir]) as tmp:
+    columns, coder = attribute_columns(study, by), pick_coder(study, coder)
+    if resume:
+        _check_resumable(Path(out_dir))
+    with resumable_dir(out_dir, force, resume, keep=CODED, protected=[study.root, model_dir]) as tmp:
+        if resume:
+            carry_over(Path(out_dir), tmp)
+        segments, P, reused = code_batch(study.transcripts, model, study.codebook, seg_config, tmp, progress)
+        Y = model.decide(P, study.codebook)
+        grades = machine_grades(segments, P, Y, model, study, columns)
         write_segments(tmp, segments, P, Y, study.codebook)
         write_text(tmp / "grades.csv", grade_report.grades_csv(grades))
         write_text(tmp / "grades.md", grade_report.grades_markdown(grades, f"Machine grades: {study.name}"))
         write_review(tmp, segments, P, Y, model, study, grades)
+        comparison = None
         if coder is not None:
             comparison = write_comparison(tmp, study, coder, segments, P, Y, model)
-            embed_agreement(tmp / "agreement", study, coder, segments, P, Y, model, progress)
+            embed_agreement(tmp / "agreement", study, coder, segments, P, Y, model, seg_config, progress)
         if export == "qdpx":
-            from autocode.io.refi import export_qdpx, machine_coding
-
-            spans, confidences = machine_coding(segments, P, Y, study.codebook, model_dir.name)
-            export_qdpx(study, tmp / "project.qdpx", spans, confidences, profile=profile)
+            _export_qdpx(tmp, study, segments, P, Y, model_dir, profile)
         write_json(tmp / "run.json", run_record(study, model_dir, model, seg_config, coder))
         files = sorted(p.name for p in tmp.iterdir())
-    return RunResult(Path(out_dir), len(segments), len(study.transcripts), grades, comparison, files)
+    return RunResult(Path(out_dir), len(segments), len(study.transcripts), grades, comparison, files, reused)
+
+
+def _check_resumable(out: Path) -> None:
+    if out.is_dir() and any(out.iterdir()) and not (out / "run.json").is_file():
+        raise AutocodeError("--resume continues an earlier 'autocode run' into this folder, but it holds no "
+                            "run.json; choose another --out, or --force to replace it", out)
+
+
+def _export_qdpx(folder: Path, study: Study, segments, P, Y, model_dir: Path, profile: str) -> None:
+    from autocode.io.refi import export_qdpx, machine_coding
+
+    spans, confidences = machine_coding(segments, P, Y, study.codebook, model_dir.name)
+    export_qdpx(study, folder / "project.qdpx", spans, confidences, profile=profile)
 
 
 def resolve_model(model_dir, codebook: Codebook) -> tuple[Path, Model]:
@@ -165,19 +184,21 @@ def write_review(folder: Path, segments, P, Y, model: Model, study: Study, grade
 
 
 def write_segments(folder: Path, segments: Sequence[Segment], P: np.ndarray, Y: np.ndarray, codebook: Codebook) -> None:
-    lines, rows = [], []
-    for i, seg in enumerate(segments):
-        codes = [c for j, c in enumerate(codebook.ids) if Y[i, j]]
-        confidence = {c: round(float(P[i, codebook.index[c]]), 4) for c in codes}
-        record = {"id": seg.id, "transcript": seg.transcript, "participant": seg.participant, "speaker": seg.speaker,
-                  "turn": seg.turn, "start": seg.start, "end": seg.end, "text": seg.text, "codes": codes,
-                  "confidence": confidence}
-        lines.append(json.dumps(record, ensure_ascii=False))
-        rows.append({**record, "codes": ";".join(codes),
-                     "confidence": ";".join(f"{c}={p:.4f}" for c, p in confidence.items())})
-    write_text(folder / "segments.jsonl", "\n".join(lines) + "\n")
+    """segments.jsonl and segments.csv, a line at a time (the folder is swapped in whole)."""
     columns = ["id", "transcript", "participant", "speaker", "turn", "start", "end", "text", "codes", "confidence"]
-    write_text(folder / "segments.csv", to_csv(rows, columns))
+    with open(folder / "segments.jsonl", "w", encoding="utf-8", newline="\n") as lines, \
+            open(folder / "segments.csv", "w", encoding="utf-8", newline="") as table:
+        writer = csv.writer(table, lineterminator="\n")
+        writer.writerow(columns)
+        for i, seg in enumerate(segments):
+            codes = [c for j, c in enumerate(codebook.ids) if Y[i, j]]
+            confidence = {c: round(float(P[i, codebook.index[c]]), 4) for c in codes}
+            record = {"id": seg.id, "transcript": seg.transcript, "participant": seg.participant, "speaker": seg.speaker,
+                      "turn": seg.turn, "start": seg.start, "end": seg.end, "text": seg.text, "codes": codes,
+                      "confidence": confidence}
+            lines.write(json.dumps(record, ensure_ascii=False) + "\n")
+            row = {**record, "codes": ";".join(codes), "confidence": ";".join(f"{c}={p:.4f}" for c, p in confidence.items())}
+            writer.writerow([fmt(row[c]) for c in columns])
 
 
 def write_comparison(folder: Path, study: Study, coder: str, segments: Sequence[Segment], P: np.ndarray,
@@ -211,15 +232,17 @@ def write_comparison(folder: Path, study: Study, coder: str, segments: Sequence[
     return result
 
 
-def embed_agreement(folder: Path, study: Study, coder: str, segments, P, Y, model: Model, progress) -> None:
+def embed_agreement(folder: Path, study: Study, coder: str, segments, P, Y, model: Model, seg_config: SegmentConfig,
+                    progress) -> None:
     """The full five-level agreement report (human vs machine) inside a run's output."""
     from autocode.agree_report import Coding, agreement_report, machine_coding
 
     human = Coding(coder, list(study.codings[coder]), study.coder_transcripts(coder))
     machine = machine_coding(segments, Y, study.codebook, P,
                              trained_on=model.meta.get("training", {}).get("transcripts"))
-    report = agreement_report(study.root, [human, machine], codebook=study.codebook.path,
-                              config=None, n_boot=200, progress=progress)
+    same = seg_config == study.config.segment  # then the run's segments are the report's too
+    report = agreement_report(study, [human, machine], n_boot=200, segments=segments if same else None,
+                              progress=progress)
     report.write(folder)
 
 

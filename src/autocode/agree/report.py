@@ -106,7 +106,7 @@ def agreement_report(study_dir, codings: Sequence, out_dir=None, *, codebook=Non
                      machine_confidence=None, force: bool = False, exclude_uncoded: bool = False,
                      universe: str = "participant", overlap_threshold: float = 0.9, n_boot: int = 1000,
                      ci: float = 0.95, seed: int = 0, min_occurrences: int = 10, title: str | None = None,
-                     progress=silent) -> AgreementReport:
+                     segments=None, progress=silent) -> AgreementReport:
     """Agreement of two or more codings of a study at five levels; write it when ``out_dir`` is given.
 
     ``codings``: paths (human codings JSONL, or a run's segments.jsonl) or :class:`Coding`
@@ -119,18 +119,20 @@ def agreement_report(study_dir, codings: Sequence, out_dir=None, *, codebook=Non
     for ``ci`` intervals. ``min_occurrences``: fewer coded segments than this from either coder
     flags a code's kappa as unstable. Writes agreement.md, .json, .html, .csv and
     disagreements.csv atomically into a fresh ``out_dir`` (replacing one only with ``force``).
+    ``study_dir`` may be a loaded :class:`Study`, and ``segments`` its segments under the study's
+    segment settings, when the caller has them already.
     """
     from autocode.pipeline import open_study
 
     _check_options(overlap_threshold, universe, n_boot, ci)
-    study = open_study(study_dir, codebook, config)
+    study = study_dir if isinstance(study_dir, Study) else open_study(study_dir, codebook, config)
     loaded = _load_codings(codings, study)
     confidence = confidence_source(machine_confidence, loaded, study)
     _check_shared(loaded)
     settings = {**_study_settings(study), "universe": universe, "exclude_uncoded": exclude_uncoded,
                 "overlap_threshold": overlap_threshold, "n_boot": n_boot, "ci": ci, "seed": seed,
                 "min_occurrences": min_occurrences}
-    ctx = _context(study, loaded, settings, progress)
+    ctx = _context(study, loaded, settings, progress, segments)
     pairs = [compare_pair(ctx, loaded[0], other) for other in progress(loaded[1:], description="comparing")]
     pooled = compare_all(ctx, loaded) if len(loaded) >= 3 else None
     rows, columns = disagreements(ctx, loaded, confidence)
@@ -179,7 +181,7 @@ def _check_shared(codings: list[Coding]) -> None:
                                 "agreement needs transcripts that both coded")
 
 
-def _context(study: Study, codings: list[Coding], settings: dict, progress) -> Context:
+def _context(study: Study, codings: list[Coding], settings: dict, progress, segments=None) -> Context:
     """Segments, decisions, character masks and units of every coder over the transcripts that
     two or more coders coded."""
     from autocode.pipeline import segments_for
@@ -190,7 +192,10 @@ def _context(study: Study, codings: list[Coding], settings: dict, progress) -> C
         for t in c.transcripts:
             covered[t] += 1
     scope_all = {t for t, n in covered.items() if n >= 2}
-    segments = segments_for(study, study.config.segment, only=scope_all, progress=progress)
+    if segments is None:
+        segments = segments_for(study, study.config.segment, only=scope_all, progress=progress)
+    else:
+        segments = [s for s in segments if s.transcript in scope_all]
     Y = {c.name: project_spans(segments, c.spans, cb, study.config.projection) for c in codings}
     by_id = {t.id: t for t in study.transcripts}
     uni = {tid: universe_mask(by_id[tid], settings["universe"]) for tid in scope_all}

@@ -74,6 +74,10 @@ def output_dir(out: str | Path, force: bool = False, protected: list[Path] = ())
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    _swap(tmp, out)
+
+
+def _swap(tmp: Path, out: Path) -> None:
     old = None
     if out.exists():
         old = out.parent / f".{out.name}.old-{os.getpid()}"
@@ -81,6 +85,92 @@ def output_dir(out: str | Path, force: bool = False, protected: list[Path] = ())
     os.replace(tmp, out)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def work_dir_of(out: str | Path) -> Path:
+    """The fixed work folder of a resumable output (see :func:`resumable_dir`)."""
+    out = Path(out)
+    return out.parent / f".{out.name}.work.partial"
+
+
+@contextmanager
+def resumable_dir(out: str | Path, force: bool = False, resume: bool = False, keep: str = "coded",
+                  protected: list[Path] = ()) -> Iterator[Path]:
+    """Like :func:`output_dir`, but the work folder has a fixed name and its ``keep`` subfolder
+    (complete files only) survives a failure or an interruption, so that a later run with
+    ``resume`` can use it; everything else in it is removed. Without ``resume`` a work folder left
+    by an earlier run is cleared first. A lock file keeps two runs out of one folder."""
+    out = Path(out)
+    check_output_dir(out, force or resume, protected)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = work_dir_of(out)
+    with _locked(out):
+        if work.exists():
+            _keep_only(work, keep) if resume else shutil.rmtree(work)
+        work.mkdir(mode=0o777 & ~_umask(), exist_ok=True)
+        try:
+            yield work
+        except BaseException:
+            _keep_only(work, keep)
+            raise
+        _swap(work, out)
+
+
+def _keep_only(work: Path, keep: str) -> None:
+    """Remove all of ``work`` but its ``keep`` folder's complete files (and ``work`` if then empty)."""
+    for path in work.iterdir():
+        if path.name != keep or not path.is_dir():
+            shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
+    for path in (work / keep).glob(".*.tmp"):
+        path.unlink()
+    if (work / keep).is_dir() and not any((work / keep).iterdir()):
+        (work / keep).rmdir()
+    if not any(work.iterdir()):
+        work.rmdir()
+
+
+@contextmanager
+def _locked(out: Path) -> Iterator[None]:
+    """Hold ``.OUT.lock`` (holding the process id) while writing ``out``; a lock left by a
+    process that no longer runs is taken over."""
+    lock = out.parent / f".{out.name}.lock"
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            break
+        except FileExistsError:
+            owner = _owner(lock)
+            if owner is not None and _alive(owner):
+                raise AutocodeError(f"another autocode process (pid {owner}) is writing this output folder; wait "
+                                    f"for it to finish, or delete {lock.name} if no such process runs", out) from None
+            lock.unlink(missing_ok=True)
+    else:
+        raise AutocodeError(f"cannot take the lock {lock.name}; delete it if no autocode process runs", out)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(str(os.getpid()))
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def _owner(lock: Path) -> int | None:
+    try:
+        return int(lock.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def json_safe(value):

@@ -368,6 +368,9 @@ def _speaker_headers(text: str, path: Path | None) -> tuple[list[str], dict[str,
     return facilitators, declared
 
 
+MAX_TRANSCRIPT_BYTES = 32 * 2**20
+
+
 def read_transcript(path: str | Path, interviewer_labels: list[str], unlabelled: str = "error",
                     known_speakers: Iterable[str] = ()) -> Transcript:
     """Read one transcript file. Its id is the file name without its extension.
@@ -384,6 +387,10 @@ def read_transcript(path: str | Path, interviewer_labels: list[str], unlabelled:
             path,
         )
     try:
+        size = path.stat().st_size
+        if size > MAX_TRANSCRIPT_BYTES:
+            raise AutocodeError(f"file is {size // 2**20} MiB, over the {MAX_TRANSCRIPT_BYTES // 2**20} MiB limit for one "
+                                "transcript (a two-hour interview is about 0.1 MiB); split it or move it out", path)
         data = path.read_bytes()
     except OSError as exc:
         raise AutocodeError(f"cannot read file ({exc.strerror}); check that it exists and is readable", path) from None

@@ -1,0 +1,137 @@
+"""Code a batch of transcripts a group at a time, keeping each transcript's result.
+
+Every transcript's segments and probabilities go to ``coded/<transcript>.json`` in the run's
+work folder as soon as its group is coded, with a record of what produced them: the model's
+fingerprint (its metadata, thresholds and weight checksums), the segment settings, and a key
+of the parsed transcript (text, turns, speakers and participants). A run with ``resume``
+reuses every file whose record matches and codes only the rest, so an interrupted batch, or
+one that gained new transcripts, picks up where it stopped. Only segments of one group (and
+never every spaCy document or encoder batch at once) are in flight, so memory stays flat.
+Probabilities are stored as JSON numbers, which read back exactly: a resumed run writes the
+same bytes as a fresh one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from dataclasses import asdict
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from autocode import __version__
+from autocode.classifiers.base import Model, model_inputs
+from autocode.codebook import Codebook
+from autocode.config import SegmentConfig
+from autocode.io.atomic import write_text
+from autocode.io.transcripts import Transcript
+from autocode.progress import silent
+from autocode.segment import Segment, segment_transcript
+
+CODED = "coded"
+GROUP_SEGMENTS = 512  # segments coded together: enough for full encoder batches, few enough to stay small
+
+
+def _digest(value) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+def model_fingerprint(model: Model, codebook: Codebook) -> str:
+    """Identifies what the model would output: its type, metadata (with weight checksums),
+    thresholds and, for models built from the codebook's wording, that wording."""
+    wording = [asdict(c) for c in codebook.codes]
+    return _digest({"type": model.kind, "codes": model.codes, "thresholds": [float(t) for t in model.thresholds],
+                    "meta": model.meta, "codebook": wording})
+
+
+def transcript_key(transcript: Transcript) -> str:
+    """Identifies a transcript as parsed: its text, its turns and who speaks each."""
+    turns = [[t.speaker, t.start, t.end, t.is_interviewer, "" if t.is_interviewer else transcript.participant_of(t)]
+             for t in transcript.turns]
+    return _digest({"id": transcript.id, "text": transcript.checksum, "turns": turns})
+
+
+def _record(transcript: Transcript, fingerprint: str, seg_config: SegmentConfig) -> dict:
+    return {"transcript": transcript.id, "input": transcript_key(transcript), "model": fingerprint,
+            "segment": seg_config.model_dump()}
+
+
+def read_coded(folder: Path, transcript: Transcript, record: dict) -> tuple[list[Segment], np.ndarray] | None:
+    """A transcript's earlier result when its record matches this run's, else None."""
+    path = folder / f"{transcript.id}.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if {k: data.get(k) for k in record} != record:
+            return None
+        segments = [Segment(**s) for s in data["segments"]]
+        P = np.asarray(data["probabilities"], dtype=float).reshape(len(segments), -1)
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+    if any(transcript.text[s.start : s.end] != s.text for s in segments):
+        return None
+    return segments, P
+
+
+def write_coded(folder: Path, record: dict, segments: list[Segment], P: np.ndarray) -> None:
+    data = {**record, "autocode_version": __version__, "segments": [asdict(s) for s in segments],
+            "probabilities": [[float(x) for x in row] for row in P]}
+    write_text(folder / f"{record['transcript']}.json", json.dumps(data, ensure_ascii=False) + "\n")
+
+
+def carry_over(previous: Path, work: Path) -> None:
+    """Copy the coded files of an earlier, finished run into this run's work folder."""
+    source = previous / CODED
+    if not source.is_dir():
+        return
+    (work / CODED).mkdir(exist_ok=True)
+    for path in source.glob("*.json"):
+        target = work / CODED / path.name
+        if not target.exists():
+            shutil.copy2(path, target)
+
+
+def _groups(todo: Iterable[tuple[Transcript, list[Segment]]], size: int) -> Iterator[list]:
+    group, count = [], 0
+    for item in todo:
+        group.append(item)
+        count += len(item[1])
+        if count >= size:
+            yield group
+            group, count = [], 0
+    if group:
+        yield group
+
+
+def code_batch(transcripts: list[Transcript], model: Model, codebook: Codebook, seg_config: SegmentConfig,
+               work: Path, progress=silent) -> tuple[list[Segment], np.ndarray, int]:
+    """Segments and probabilities (closed up the hierarchy) of every transcript, in order, and
+    how many transcripts were reused from ``work/coded``."""
+    folder = work / CODED
+    folder.mkdir(exist_ok=True)
+    fingerprint = model_fingerprint(model, codebook)
+    records = {t.id: _record(t, fingerprint, seg_config) for t in transcripts}
+    done = {t.id: hit for t in transcripts if (hit := read_coded(folder, t, records[t.id])) is not None}
+    reused = len(done)
+    todo = ((t, segment_transcript(t, seg_config)) for t in progress([t for t in transcripts if t.id not in done],
+                                                                        description="coding"))
+    for group in _groups(todo, GROUP_SEGMENTS):
+        segments = [s for _, segs in group for s in segs]
+        P = _predict(model, segments, codebook)
+        row = 0
+        for t, segs in group:
+            done[t.id] = (segs, P[row : row + len(segs)])
+            write_coded(folder, records[t.id], segs, done[t.id][1])
+            row += len(segs)
+    segments = [s for t in transcripts for s in done[t.id][0]]
+    parts = [done[t.id][1] for t in transcripts]
+    P = np.vstack(parts) if parts else np.zeros((0, len(codebook)))
+    return segments, P, reused
+
+
+def _predict(model: Model, segments: list[Segment], codebook: Codebook) -> np.ndarray:
+    if not segments:
+        return np.zeros((0, len(codebook)))
+    return codebook.closure_max(model.predict_proba(model_inputs(model.classifier, segments)))
