@@ -258,6 +258,8 @@ def main() -> None:
     ap.add_argument("--heavy-scales", default="1,4,16", help="scales for zero-shot and the transformer (e.g. 1,4,16)")
     ap.add_argument("--zeroshot-distinct", default="", help="scales (e.g. 4) at which to run zero-shot on copies "
                     "made distinct sentence by sentence (zero-shot caches embeddings by text)")
+    ap.add_argument("--load-scale", type=int, default=20, help="copies for the load test (distinct texts; 20 = 520 "
+                    "transcripts; 0 skips it)")
     ap.add_argument("--note", action="append", default=[], help="a caveat to print under Notes (repeatable)")
     a = ap.parse_args()
     work = a.work
@@ -309,6 +311,9 @@ def main() -> None:
                                           "--model", TFIDF_MODEL], work, reuse=a.reuse)
     results["tfidf_on_training_data"] = {**r, "segments": count_lines(work / "out_tfidf_training_data" / "segments.jsonl")}
 
+    if a.load_scale:
+        load_test(results, work, a.reuse, a.load_scale)
+
     # the bare forward pass over the 1x transformer run's segments; with --repeats N, the 1x transformer
     # run and the bare pass are each done N times (alternating) and the ratio is of the medians
     bare = bare_pass("bare_pass", studies[1], work, a.reuse)
@@ -346,6 +351,23 @@ def main() -> None:
         results["notes"].pop()
         run_one(results, "tfidf", scale, studies, models, work, a.reuse)
         write_up(results, a.docs, started)
+
+
+def load_test(results: dict, work: Path, reuse: bool, scale: int) -> None:
+    """A big batch of distinct transcripts with TF-IDF: a fresh run, then the same run resumed
+    (every transcript reused from coded/), against the 1x run's time and peak memory."""
+    study = build_study(scale, work, unique=True)
+    out = work / f"out_load_{scale}x"
+    fresh = timed(f"load_{scale}x_fresh", [AUTOCODE, "run", study, "--out", out, "--force", "--model", TFIDF_MODEL],
+                  work, reuse=reuse)
+    resumed = timed(f"load_{scale}x_resume", [AUTOCODE, "run", study, "--out", out, "--resume", "--model", TFIDF_MODEL],
+                    work, reuse=reuse)
+    base = next(r for r in results["runs"] if r["model"] == "tfidf" and r["scale"] == 1)
+    segments = count_lines(out / "segments.jsonl")
+    results["load"] = {"scale": scale, "transcripts": 26 * scale, "segments": segments, "fresh": fresh,
+                       "resume": resumed, "segments_per_s": round(segments / fresh["wall_s"], 1),
+                       "peak_rss_ratio_to_1x": round(fresh["peak_rss_mb"] / base["peak_rss_mb"], 2),
+                       "wall_ratio_to_1x": round(fresh["wall_s"] / base["wall_s"], 2)}
 
 
 def run_one(results: dict, model: str, scale: int, studies: dict, models: dict, work: Path, reuse: bool,
@@ -437,6 +459,25 @@ def plot(res: dict, path: Path) -> None:
     plt.close(fig)
 
 
+def load_markdown(load: dict | None) -> list[str]:
+    if not load:
+        return []
+    f, r = load["fresh"], load["resume"]
+    return ["## Load: a batch of 500+ interviews", "",
+            f"{load['transcripts']} transcripts ({load['scale']} copies of the corpus, made distinct sentence by "
+            f"sentence, so no two copies share segment texts), {load['segments']} segments, TF-IDF "
+            f"(`autocode run STUDY --out OUT --force`, then the same with `--resume`):", "",
+            "| run | wall s | segments/s | peak RSS MB |", "|---|---|---|---|",
+            f"| fresh | {f['wall_s']:.2f} | {load['segments_per_s']} | {f['peak_rss_mb']:.0f} |",
+            f"| resumed (every transcript reused from `coded/`) | {r['wall_s']:.2f} | "
+            f"{load['segments'] / r['wall_s']:.1f} | {r['peak_rss_mb']:.0f} |", "",
+            f"Against the 1x run: {load['wall_ratio_to_1x']}x the time for {load['scale']}x the transcripts, "
+            f"{load['peak_rss_ratio_to_1x']}x the peak memory. Coding streams a group of about 512 segments at a "
+            "time (`autocode.batch`), writing each transcript's result to `coded/` as it goes; what stays in memory "
+            "for the whole batch is each segment's text and offsets and its row of probabilities, which grading, "
+            "the review list and the outputs need.", ""]
+
+
 def yes(flag: bool | None) -> str:
     if flag is None:
         return "**not shown** (the 64x run was not measured)"
@@ -494,6 +535,7 @@ def markdown(res: dict) -> str:
           f"- **overhead_ratio = {res['overhead_ratio']:.2f}** (run wall / bare forward wall); "
           f"{res['overhead_ratio_excl_load']:.2f} with start-up and model load taken off the run; "
           f"{res['overhead_ratio_process']:.2f} process against process", ""]
+    L += load_markdown(res.get("load"))
     g = res["goals"]
     ti = res["torch_imports"]
     lin = g["linear_cost_tfidf"]

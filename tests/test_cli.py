@@ -35,10 +35,12 @@ def test_help_is_fast_and_does_not_import_heavy_libraries():
     assert result.exit_code == 0 and "run" in result.output and "train" in result.output
 
 
-def test_a_tfidf_run_does_not_import_torch(mini, mini_model, tmp_path):
-    """spaCy's thinc would import torch (1.5 s, 190 MB) though the sentencizer never needs it."""
+def test_a_tfidf_run_does_not_import_torch_or_pandas(mini, mini_model, tmp_path):
+    """spaCy's thinc would import torch (1.5 s, 190 MB), and scikit-learn pandas (2 s with pyarrow)
+    when installed, though neither is needed (autocode.lazy). torch is installed here; where
+    pandas is not, that half holds trivially."""
     code = ("import sys; from autocode.cli import app; app(sys.argv[1:], standalone_mode=False); "
-            "print('torch' in sys.modules, 'transformers' in sys.modules)")
+            "print('torch' in sys.modules, 'transformers' in sys.modules or 'pandas' in sys.modules)")
     args = ["run", str(mini), "--out", str(tmp_path / "out"), "--model", str(mini_model)]
     out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "False False", out.stdout + out.stderr

@@ -247,8 +247,7 @@ def embed_agreement(folder: Path, study: Study, coder: str, segments, P, Y, mode
 
 
 def run_record(study: Study, model_dir: Path, model: Model, seg_config: SegmentConfig, coder: str | None) -> dict:
-    import sklearn
-    import spacy
+    from importlib.metadata import version
 
     return {
         "autocode_version": __version__,
@@ -260,7 +259,7 @@ def run_record(study: Study, model_dir: Path, model: Model, seg_config: SegmentC
         "human_coder": coder,
         "inputs": {t.id: t.checksum for t in study.transcripts},
         "versions": {"python": platform.python_version(), "numpy": np.__version__,
-                     "scikit-learn": sklearn.__version__, "spacy": spacy.__version__},
+                     "scikit-learn": version("scikit-learn"), "spacy": version("spacy")},
     }
 
 

@@ -17,6 +17,7 @@ from typing import Iterable, Iterator
 from autocode.config import SegmentConfig
 from autocode.errors import AutocodeError
 from autocode.io.transcripts import Transcript
+from autocode.lazy import hidden
 
 _PARAGRAPH = re.compile(r"\n[ \t]*\n")
 
@@ -35,19 +36,13 @@ class Segment:
 
 
 def _import_spacy(model: str | None):
-    """spaCy's thinc imports torch whenever it is installed (about 1.5 s and 190 MB), though a
-    sentencizer never uses it. For the blank pipeline, hide torch while spaCy loads, unless torch is
-    loaded already; a named pipeline (which might run on torch) imports spaCy as usual."""
-    if model is not None or "spacy" in sys.modules or "torch" in sys.modules:
+    """spaCy without torch for the blank pipeline (a named one might run on torch)."""
+    if model is not None or "spacy" in sys.modules:
         import spacy
 
         return spacy
-    sys.modules["torch"] = None  # makes "import torch" fail inside thinc, which then goes without it
-    try:
+    with hidden("torch"):
         import spacy
-    finally:
-        if sys.modules.get("torch", 0) is None:
-            del sys.modules["torch"]
     return spacy
 
 

@@ -12,8 +12,12 @@ from typing import Sequence
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
+
+from autocode.lazy import hidden
+
+with hidden("pandas", "pyarrow"):  # scikit-learn would import them (2 s) when installed
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
 
 from autocode.classifiers.linear import fit_one_vs_rest, sigmoid_scores, text_only
 from autocode.errors import AutocodeError
