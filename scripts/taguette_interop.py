@@ -5,18 +5,20 @@ Taguette server on 127.0.0.1 (single-user mode, a throw-away SQLite database in 
 folder, a free port, no browser), drives it over HTTP as its web page does, and checks:
 
 1. Taguette -> autocode. A project with nine tags (codes of configs/codebooks/nhs_leadership.yaml,
-   with their definitions as descriptions), one document and highlights. Its REFI-QDA codebook
-   (``codebook.qdc``) is exported from Taguette and read with ``autocode import``: the codes
-   and their names must arrive. Taguette 1.5.2 writes no descriptions into its .qdc and has no
-   REFI-QDA project (.qdpx) export, so no documents or codings can travel that way; the script
-   checks that Taguette's own CSV codebook export holds the descriptions the .qdc lacks.
-2. autocode -> Taguette. ``autocode codebook export`` writes the codebook as .qdc. Taguette's
-   "Import codebook" page reads CSV only (a tag/name/path column and a description column), so
-   the script first offers it the .qdc (Taguette refuses it) and then a CSV made from the same
-   .qdc (name, description with its line breaks folded), submitted through Taguette's own
-   import form. Every code must then be a Taguette tag with its description. That project's
-   .qdc is exported again and read back with ``autocode import`` (names survive; the
-   hierarchy and the descriptions do not).
+   with their definitions as descriptions), one document and highlights. Its codebook is
+   exported from Taguette as REFI-QDA (``codebook.qdc``) and as CSV (``codebook.csv``), and
+   each is read with ``autocode import``: every tag must arrive as a code; from the CSV with
+   its description as the definition (Taguette 1.5.2 writes no descriptions into its .qdc and
+   has no REFI-QDA project (.qdpx) export, so no documents or codings can travel).
+2. autocode -> Taguette. Taguette's "Import codebook" page reads CSV only (a tag/name/path
+   column and a description column): it is offered the .qdc of ``autocode codebook export``
+   (Taguette refuses it) and then, as written, the CSV of ``autocode codebook export --out
+   X.csv``, through Taguette's own import form. Every code must then be a Taguette tag (its
+   label path) with its definition as the description. That project's codebook is exported
+   again as CSV and as .qdc and both are read back with ``autocode import``: from the CSV the
+   hierarchy, labels and definitions must come back; from the .qdc the names.
+3. Encoding. A small codebook with non-ASCII names goes the same way, with and without the
+   byte order mark autocode writes (Taguette guesses a CSV's encoding).
 
 The server is always stopped at the end. Exit status 0 when every check passes, 1 otherwise.
 
@@ -291,7 +293,7 @@ def highlights(client: Client, pid: int) -> list[dict]:
 
 
 def codebook_csv_rows(data: bytes) -> list[dict]:
-    return list(csv.DictReader(io.StringIO(data.decode("utf-8"))))
+    return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
 
 
 def import_codebook(client: Client, pid: int, filename: str, data: bytes, ctype: str) -> tuple[int, list[str]]:
@@ -327,8 +329,8 @@ def flat_codes(book: dict) -> list[dict]:
     return out
 
 
-def imported(executable: str, qdc: Path, out: Path) -> tuple[str, dict]:
-    summary = autocode(executable, "import", str(qdc), "--out", str(out))
+def imported(executable: str, source: Path, out: Path) -> tuple[str, dict]:
+    summary = autocode(executable, "import", str(source), "--out", str(out))
     return summary, yaml.safe_load((out / "codebook.yaml").read_text(encoding="utf-8"))
 
 
@@ -339,13 +341,14 @@ def qdc_codes(data: bytes) -> list[tuple[str, str]]:
             for el in root.iter() if el.tag.split("}")[-1] == "Code"]
 
 
-def taguette_csv(codes: list[tuple[str, str]]) -> bytes:
-    """A codebook CSV that Taguette's import reads: tag name and a one-line description."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["tag", "description"])
-    writer.writerows((name, " ".join(desc.split())) for name, desc in codes)
-    return buf.getvalue().encode("utf-8")
+def tree(book: dict) -> set[tuple[str, str, str]]:
+    """(label, parent's label, definition) of every code: the shape of a codebook, ids left out."""
+    out, stack = set(), [(c, "") for c in book.get("codes", [])]
+    while stack:
+        code, parent = stack.pop()
+        out.add((code["label"], parent, code["definition"]))
+        stack += [(c, code["label"]) for c in code.get("children", [])]
+    return out
 
 
 # -- the checks -----------------------------------------------------------------------------
@@ -391,50 +394,105 @@ def taguette_to_autocode(client: Client, ac: str, work: Path, exports: dict, rep
     rows = codebook_csv_rows(exports["codebook.csv"])
     report.check([r["tag"] for r in rows] == tags and all(r["description"] for r in rows),
                  "Taguette's codebook.csv holds every tag with its description", f"{len(rows)} tags")
+    import_taguette_qdc(ac, work, exports, tags, report)
+    import_taguette_csv(ac, work, exports, rows, report)
+    report.check(not (work / "from_taguette" / "transcripts").exists(),
+                 "documents and codings: none (Taguette has no REFI-QDA project export)",
+                 f"Taguette held 1 document and {len(marks)} highlights")
+
+
+def import_taguette_qdc(ac: str, work: Path, exports: dict, tags: list[str], report: Report) -> None:
     qdc = work / "codebook.qdc"
     qdc.write_bytes(exports["codebook.qdc"])
     summary, book = imported(ac, qdc, work / "from_taguette")
     report.note(summary.splitlines()[0])
     got = flat_codes(book)
-    report.check([c["label"] for c in got] == tags, "autocode imports every code of Taguette's .qdc",
-                 f"{len(got)} codes")
-    report.check(all("children" not in c for c in book["codes"]), "the imported codebook is flat",
-                 "Taguette has no tag hierarchy")
+    report.check([c["label"] for c in got] == tags and all("children" not in c for c in book["codes"]),
+                 "autocode imports every code of Taguette's .qdc, flat", f"{len(got)} codes")
     report.check(all(c["definition"] == NO_DEFINITION for c in got),
                  "descriptions: Taguette's .qdc carries none, so each code reads '(no definition)'")
-    report.check(not (work / "from_taguette" / "transcripts").exists() and "0 transcripts" in summary,
-                 "documents and codings: none (Taguette has no REFI-QDA project export)",
-                 f"Taguette held 1 document and {len(marks)} highlights")
+
+
+def import_taguette_csv(ac: str, work: Path, exports: dict, rows: list[dict], report: Report) -> None:
+    path = work / "codebook.csv"
+    path.write_bytes(exports["codebook.csv"])
+    summary, book = imported(ac, path, work / "from_taguette_csv")
+    report.note(summary.splitlines()[0])
+    got = flat_codes(book)
+    report.check([(c["label"], c["definition"]) for c in got] == [(r["tag"], r["description"]) for r in rows]
+                 and all("children" not in c for c in book["codes"]),
+                 "autocode imports Taguette's codebook.csv: every tag, its description as the definition",
+                 f"{len(got)} codes, flat, ids from the names ({got[1]['id']})")
 
 
 def autocode_to_taguette(client: Client, ac: str, work: Path, exports: dict, report: Report) -> None:
+    pid = new_project(client, "autocode codebook", "autocode's codebook, imported")
     qdc = work / "nhs_leadership.qdc"
     autocode(ac, "codebook", "export", str(CODEBOOK), "--out", str(qdc))
-    codes = qdc_codes(qdc.read_bytes())
-    pid = new_project(client, "autocode codebook", "autocode's codebook, imported")
     status, errors = import_codebook(client, pid, qdc.name, qdc.read_bytes(), "application/xml")
     report.note(f"Taguette's codebook import given autocode's .qdc: HTTP {status}"
                 + (f", '{'; '.join(errors)}'" if errors else ", accepted"))
     report.check(status == 400, "Taguette refuses a .qdc codebook (its import reads CSV only)")
-    if status == 200:
-        return
-    status, errors = import_codebook(client, pid, "nhs_leadership.csv", taguette_csv(codes), "text/csv")
-    report.check(status == 200 and not errors, "Taguette imports the codebook as CSV through its import form",
-                 "; ".join(errors) or f"{len(codes)} codes offered")
-    exports["roundtrip.csv"] = client.get(f"/project/{pid}/export/codebook.csv")
-    have = {r["tag"]: r["description"] for r in codebook_csv_rows(exports["roundtrip.csv"])}
-    missing = [name for name, desc in codes if have.get(name) != " ".join(desc.split())]
-    report.check(not missing and len(have) == len(codes) + 1,
-                 "every autocode code is a Taguette tag with its description",
-                 f"{len(have)} tags ({len(codes)} codes + '{DEFAULT_TAG}')" + (f"; wrong: {missing}" if missing else ""))
-    exports["roundtrip.qdc"] = client.get(f"/project/{pid}/export/codebook.qdc")
-    back = work / "roundtrip.qdc"
-    back.write_bytes(exports["roundtrip.qdc"])
-    _, book = imported(ac, back, work / "roundtrip")
+    offered = work / "nhs_leadership.csv"
+    autocode(ac, "codebook", "export", str(CODEBOOK), "--out", str(offered))
+    rows = codebook_csv_rows(offered.read_bytes())
+    status, errors = import_codebook(client, pid, offered.name, offered.read_bytes(), "text/csv")
+    report.check(status == 200 and not errors, "Taguette imports the CSV of 'autocode codebook export --out X.csv' "
+                 "as written, through its import form", "; ".join(errors) or f"{len(rows)} codes offered")
+    for name in ("csv", "qdc"):
+        exports[f"roundtrip.{name}"] = client.get(f"/project/{pid}/export/codebook.{name}")
+    held = {r["tag"]: r["description"] for r in codebook_csv_rows(exports["roundtrip.csv"])}
+    wrong = [r["tag"] for r in rows if held.get(r["tag"]) != r["description"]]
+    report.check(not wrong and len(held) == len(rows) + 1,
+                 "every autocode code is a Taguette tag (its label path) with its definition as description",
+                 f"{len(held)} tags ({len(rows)} codes + '{DEFAULT_TAG}')" + (f"; wrong: {wrong}" if wrong else ""))
+    round_trip(ac, work, exports, report)
+
+
+def round_trip(ac: str, work: Path, exports: dict, report: Report) -> None:
+    original = yaml.safe_load(CODEBOOK.read_text(encoding="utf-8"))
+    held = codebook_csv_rows(exports["roundtrip.csv"])
+    for name in ("csv", "qdc"):
+        (work / f"roundtrip.{name}").write_bytes(exports[f"roundtrip.{name}"])
+    _, book = imported(ac, work / "roundtrip.csv", work / "roundtrip_csv")
+    want = tree(original) | {(DEFAULT_TAG, "", held[0]["description"])}
+    ids = {c["label"]: c["id"] for c in flat_codes(book)}
+    report.check(tree(book) == want, "autocode -> Taguette (CSV) -> autocode keeps the hierarchy, labels and "
+                 "definitions", f"{len(ids)} codes; ids made from the labels ({ids['Away days']}); include, "
+                 "exclude and examples stay behind (Taguette keeps a description only)")
+    _, book = imported(ac, work / "roundtrip.qdc", work / "roundtrip_qdc")
     labels = [c["label"] for c in flat_codes(book)]
-    report.check(sorted(labels) == sorted([n for n, _ in codes] + [DEFAULT_TAG]),
-                 "autocode -> Taguette -> autocode keeps every code name",
-                 f"{len(labels)} codes, flat, '(no definition)' (hierarchy and descriptions lost)")
+    report.check(sorted(labels) == sorted(r["tag"] for r in held) and all("children" not in c for c in book["codes"]),
+                 "autocode -> Taguette -> .qdc -> autocode keeps every tag name",
+                 f"{len(labels)} codes, flat, '(no definition)' (Taguette's .qdc has no descriptions)")
+
+
+ACCENTS = {"name": "accents", "codes": [
+    {"id": "trust", "label": "Trust", "definition": "Reliance built over time, in the leaders’ own words.",
+     "children": [{"id": "trust.coffee", "label": "Coffee talk", "definition": "Informal chats over coffee."}]}]}
+"""A codebook whose only non-ASCII character is a curly apostrophe (as Word types it)."""
+
+
+def encoding_check(client: Client, ac: str, work: Path, report: Report) -> None:
+    """Taguette guesses a CSV's encoding; autocode's byte order mark makes it read UTF-8."""
+    book, out = work / "accents.yaml", work / "accents.csv"
+    book.write_text(yaml.safe_dump(ACCENTS, allow_unicode=True), encoding="utf-8")
+    autocode(ac, "codebook", "export", str(book), "--out", str(out))
+    data = out.read_bytes()
+    want = {r["tag"]: r["description"] for r in codebook_csv_rows(data)}
+    held = {}
+    for bom, payload in ((True, data), (False, data.removeprefix(b"\xef\xbb\xbf"))):
+        pid = new_project(client, f"accents, BOM {bom}", "")
+        status, errors = import_codebook(client, pid, out.name, payload, "text/csv")
+        if status != 200 or errors:
+            raise RuntimeError(f"Taguette refused the CSV (BOM {bom}): HTTP {status} {'; '.join(errors)}")
+        rows = codebook_csv_rows(client.get(f"/project/{pid}/export/codebook.csv"))
+        held[bom] = {r["tag"]: r["description"] for r in rows if r["tag"] != DEFAULT_TAG}
+    report.check(data.startswith(b"\xef\xbb\xbf") and held[True] == want,
+                 "a non-ASCII character arrives intact (autocode's CSV starts with a UTF-8 BOM)",
+                 f"{len(held[True])} tags, {held[True]['Trust']!r}")
+    report.note(f"the same CSV without the BOM: Taguette read {held[False].get('Trust')!r}"
+                + (" (its encoding guess failed)" if held[False] != want else " (read right)"))
 
 
 def default_autocode() -> str:
@@ -460,6 +518,7 @@ def main(argv: list[str] | None = None) -> int:
                 login(client, server.wait_token())
                 taguette_to_autocode(client, args.autocode, work, exports, report)
                 autocode_to_taguette(client, args.autocode, work, exports, report)
+                encoding_check(client, args.autocode, work, report)
         except (RuntimeError, OSError, ValueError, KeyError) as exc:
             report.check(False, "the run stopped", f"{type(exc).__name__}: {exc}")
             if server.log.exists():

@@ -2,9 +2,11 @@
 
 tests/fixtures/taguette/ holds Taguette's exports made by scripts/taguette_interop.py (its
 README says how). Taguette -> autocode: its .qdc imports with every code, flat and without
-descriptions (Taguette writes none). autocode -> Taguette: Taguette imports CSV codebooks only;
-the CSV the script made from autocode's .qdc is checked against what Taguette then held. The
-slow test reruns the script against a real server where Taguette is installed.
+descriptions (Taguette writes none); its CSV with the descriptions (test_codebook_csv.py).
+autocode -> Taguette: Taguette imports CSV codebooks only; the CSV of ``autocode codebook
+export --out X.csv`` is checked against what Taguette then held, and Taguette's exports of that
+project against the codebook. The slow test reruns the script against a real server where
+Taguette is installed.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ import pytest
 from typer.testing import CliRunner
 
 from autocode.cli import app
-from autocode.codebook import load_codebook
-from autocode.io.refi import export_qdc, import_qdc
+from autocode.codebook import Codebook, load_codebook
+from autocode.io.codebook_csv import read_codebook_csv, tag_names, write_codebook_csv
+from autocode.io.refi import import_qdc
 
 ROOT = Path(__file__).resolve().parents[1]
 TAGUETTE = Path(__file__).parent / "fixtures" / "taguette"
@@ -36,6 +39,15 @@ _spec.loader.exec_module(script)
 
 def csv_rows(name: str) -> list[dict]:
     return script.codebook_csv_rows((TAGUETTE / name).read_bytes())
+
+
+def csv_rows_of(path: Path) -> list[dict]:
+    return script.codebook_csv_rows(path.read_bytes())
+
+
+def shape(book: Codebook) -> set[tuple]:
+    """(label, parent's label, definition) of every code."""
+    return {(c.label, c.parent and book.by_id[c.parent].label, c.definition) for c in book.codes}
 
 
 def nhs_labels(ids) -> list[str]:
@@ -64,7 +76,7 @@ def test_taguette_qdc_through_the_command_line(tmp_path):
     assert check.exit_code == 0 and "valid (10 codes" in check.output
 
 
-def test_taguette_keeps_the_descriptions_in_its_csv_codebook_only():
+def test_taguette_csv_codebook_holds_the_descriptions_its_qdc_lacks():
     rows = csv_rows("codebook.csv")
     names = [name for name, _ in script.qdc_codes((TAGUETTE / "codebook.qdc").read_bytes())]
     assert [r["tag"] for r in rows] == names
@@ -73,25 +85,32 @@ def test_taguette_keeps_the_descriptions_in_its_csv_codebook_only():
     assert [r["number of highlights"] for r in rows] == ["0", "1", "2", *["1"] * 7]
 
 
-def test_autocode_codebook_is_what_taguette_imported(tmp_path):
-    qdc = export_qdc(load_codebook(NHS), tmp_path / "nhs.qdc")
-    offered = script.codebook_csv_rows(script.taguette_csv(script.qdc_codes(qdc.read_bytes())))
+def test_autocode_codebook_csv_is_what_taguette_imported(tmp_path):
+    offered = csv_rows_of(write_codebook_csv(load_codebook(NHS), tmp_path / "nhs.csv"))
     held = {r["tag"]: r["description"] for r in csv_rows("nhs_leadership_roundtrip.csv")}
     assert held.pop("interesting") == "Further review required"
     assert held == {r["tag"]: r["description"] for r in offered}
     assert len(held) == len(load_codebook(NHS)) == 42
-    assert held["Away days"].endswith("autocode id: strategy.institutionalizing_partnership.away_days")
+    assert held["Strategies that resolve tension / Institutionalizing partnership / Away days"] == \
+        "Structured days away for the leadership team."
 
 
-def test_round_trip_through_taguette_keeps_names_but_not_hierarchy(tmp_path):
+def test_round_trip_through_taguette_csv_keeps_hierarchy_labels_and_definitions():
+    book = Codebook.from_spec(read_codebook_csv(TAGUETTE / "nhs_leadership_roundtrip.csv").codebook)
+    nhs = load_codebook(NHS)
+    assert len(book) == 43
+    assert shape(book) == shape(nhs) | {("interesting", None, "Further review required")}
+    assert all(not c.include and not c.exclude and not c.examples for c in book.codes)  # Taguette keeps none
+
+
+def test_round_trip_through_taguette_qdc_keeps_names_but_not_hierarchy(tmp_path):
     result = import_qdc(TAGUETTE / "nhs_leadership_roundtrip.qdc", tmp_path / "back")
     book = load_codebook(tmp_path / "back" / "codebook.yaml")
     nhs = load_codebook(NHS)
     assert result.codes == 43
-    assert sorted(c.label for c in book.codes) == sorted([c.label for c in nhs.codes] + ["interesting"])
+    assert sorted(c.label for c in book.codes) == sorted([*tag_names(nhs).values(), "interesting"])
     assert all(c.parent is None for c in book.codes)
     assert {c.definition for c in book.codes} == {"(no definition)"}
-    assert "away_days" in book.ids and "strategy.institutionalizing_partnership.away_days" not in book.ids
 
 
 def find_taguette() -> str | None:
@@ -110,3 +129,5 @@ def test_live_taguette_server(tmp_path):
     for name in ("codebook.qdc", "nhs_leadership_roundtrip.qdc"):
         made, kept = (script.qdc_codes((folder / name).read_bytes()) for folder in (tmp_path, TAGUETTE))
         assert made == kept
+    for name in ("codebook.csv", "nhs_leadership_roundtrip.csv"):
+        assert (tmp_path / name).read_bytes() == (TAGUETTE / name).read_bytes()

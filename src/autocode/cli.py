@@ -211,7 +211,8 @@ def agree(
 @app.command("import")
 @friendly
 def import_(
-    file: Path = typer.Argument(..., help="A .qdpx or .qdc (REFI-QDA), .docx, .vtt, .srt, .txt/.md file, or a folder of them."),
+    file: Path = typer.Argument(..., help="A .qdpx or .qdc (REFI-QDA), a codebook .csv (autocode's or Taguette's), "
+                                "a .docx, .vtt, .srt, .txt/.md file, or a folder of transcripts."),
     out: Path = typer.Option(..., "--out", "-o", help="Study folder to create."),
     interviewer: Optional[List[str]] = typer.Option(None, "--interviewer", help="Speaker name(s) of the interviewer."),
     force: bool = FORCE,
@@ -246,16 +247,21 @@ def codebook_validate(file: Path = typer.Argument(..., help="Codebook YAML file.
 @friendly
 def codebook_export(
     file: Path = typer.Argument(..., help="Codebook YAML file."),
-    out: Path = typer.Option(..., "--out", "-o", help="REFI-QDA codebook to write (.qdc)."),
+    out: Path = typer.Option(..., "--out", "-o", help="File to write: .qdc (REFI-QDA) or .csv (Taguette, "
+                             "spreadsheets; autocode imports it back whole)."),
     force: bool = typer.Option(False, "--force", help="Replace the file if it exists."),
 ):
-    """Write a codebook as a REFI-QDA .qdc file that QDA tools import."""
+    """Write a codebook as a REFI-QDA .qdc or a codebook .csv that QDA tools import."""
     from autocode.codebook import load_codebook
+    from autocode.io.codebook_csv import write_codebook_csv
     from autocode.io.refi import export_qdc
 
-    if out.suffix.lower() != ".qdc":
-        raise AutocodeError("the codebook export is a REFI-QDA codebook; give --out a name ending in .qdc", out)
-    typer.echo(f"Wrote {export_qdc(load_codebook(file), out, force=force)}")
+    writers = {".qdc": export_qdc, ".csv": write_codebook_csv}
+    writer = writers.get(out.suffix.lower())
+    if writer is None:
+        raise AutocodeError("the codebook export is a REFI-QDA codebook (.qdc) or a codebook CSV (.csv); "
+                            "give --out a name ending in .qdc or .csv", out)
+    typer.echo(f"Wrote {writer(load_codebook(file), out, force=force)}")
 
 
 if __name__ == "__main__":

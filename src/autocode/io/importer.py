@@ -4,6 +4,7 @@
 ``.qdpx``                   REFI-QDA project: transcripts, codebook, one codings file per user,
                             participants from cases and variables
 ``.qdc``                    REFI-QDA codebook: ``codebook.yaml`` only
+``.csv``                    codebook CSV (autocode's, or Taguette's export): ``codebook.yaml`` only
 ``.vtt``, ``.srt``          Zoom / Teams / other captions: one speaker-labelled transcript
 ``.docx``                   Word transcript: one speaker-labelled transcript
 ``.txt``, ``.md``           a transcript as it is
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Sequence
 
 from autocode.errors import AutocodeError
+from autocode.io.codebook_csv import read_codebook_csv
 from autocode.io.draft import ImportResult, StudyDraft, header_participant, safe_name, unique, write_study
 from autocode.io.media import convert
 from autocode.io.refi import read_qdc, read_qdpx
@@ -27,7 +29,9 @@ from autocode.io.safe import DEFAULT_LIMITS, Limits, check_file_size
 from autocode.io.transcripts import TRANSCRIPT_SUFFIXES, decode
 
 MEDIA_SUFFIXES = {".vtt", ".srt", ".docx"}
-SUPPORTED = [".qdpx", ".qdc", *sorted(MEDIA_SUFFIXES), *sorted(TRANSCRIPT_SUFFIXES)]
+SINGLE_SUFFIXES = [".qdpx", ".qdc", ".csv"]
+"""Imported on their own, never from a folder."""
+SUPPORTED = [*SINGLE_SUFFIXES, *sorted(MEDIA_SUFFIXES), *sorted(TRANSCRIPT_SUFFIXES)]
 
 
 def import_file(
@@ -61,11 +65,14 @@ def read_any(path: Path, limits: Limits = DEFAULT_LIMITS) -> StudyDraft:
         return read_qdpx(path, limits)
     if suffix == ".qdc":
         return read_qdc(path, limits)
+    if suffix == ".csv":
+        return read_codebook_csv(path, limits)
     if suffix in MEDIA_SUFFIXES or suffix in TRANSCRIPT_SUFFIXES:
         draft = StudyDraft(path, suffix.lstrip("."), path.stem)
         add_transcript(draft, path, set(), limits)
         return draft
     hint = " (save it as .docx first)" if suffix in (".doc", ".rtf", ".odt") else ""
+    hint = " (save a codebook as CSV UTF-8 first)" if suffix in (".xlsx", ".xls", ".ods") else hint
     raise AutocodeError(f"cannot import {suffix or 'files without a suffix'}{hint}; "
                         f"supported: {', '.join(SUPPORTED)}", path)
 
@@ -75,7 +82,8 @@ def read_folder(folder: Path, limits: Limits = DEFAULT_LIMITS) -> StudyDraft:
     files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")
                    and p.suffix.lower() in MEDIA_SUFFIXES | TRANSCRIPT_SUFFIXES)
     if not files:
-        raise AutocodeError(f"the folder holds no files to import; expected {', '.join(SUPPORTED[2:])} files", folder)
+        wanted = ', '.join(SUPPORTED[len(SINGLE_SUFFIXES):])
+        raise AutocodeError(f"the folder holds no files to import; expected {wanted} files", folder)
     draft = StudyDraft(folder, "folder", folder.name)
     taken: set[str] = set()
     for path in files:
