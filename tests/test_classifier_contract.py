@@ -155,3 +155,19 @@ def test_tune_thresholds_maximises_f1():
     t = tune_thresholds(Y, P)[0]
     assert 0.3 < t <= 0.4  # catches both positives, no negative
     assert tune_thresholds(np.zeros((3, 1), dtype=bool), np.ones((3, 1)))[0] > 1
+
+
+def test_shrunk_thresholds_pull_rare_codes_toward_the_common_one():
+    rng = np.random.default_rng(0)
+    P = rng.random((200, 3))
+    Y = np.zeros((200, 3), dtype=bool)
+    Y[:, 0] = P[:, 0] > 0.6  # many positives, own optimum 0.6
+    Y[:3, 1] = True  # three positives: a noisy optimum
+    own = tune_thresholds(Y, P)
+    np.testing.assert_array_equal(tune_thresholds(Y, P, shrink=0.0), own)
+    shrunk = tune_thresholds(Y, P, shrink=10.0)
+    common = tune_thresholds(Y, P, shrink=1e9)
+    assert np.allclose(common, common[0]) and common[0] <= 1  # one threshold for every code
+    assert abs(shrunk[0] - own[0]) < 0.05  # 80 positives: barely moved
+    assert abs(shrunk[1] - common[1]) < abs(own[1] - common[1])  # 3 positives: mostly the common one
+    assert own[2] > 1 and shrunk[2] == common[2]  # no positives: the common threshold, not "never"

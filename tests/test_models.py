@@ -104,3 +104,21 @@ def test_evaluate_command_writes_markdown_and_json(mini, tmp_path):
 def test_evaluate_rejects_unknown_model_types(mini, tmp_path):
     result = runner.invoke(app, ["evaluate", str(mini), "--models", "tfidf,gpt9", "--report", str(tmp_path / "r.md")])
     assert result.exit_code == 1 and "gpt9" in result.output and not (tmp_path / "r.md").exists()
+
+
+def test_validation_thresholds_close_up_the_hierarchy_and_predict_codes_missing_from_validation(mini_codebook):
+    from autocode.training import validation_thresholds
+
+    rng = np.random.default_rng(0)
+    book = mini_codebook
+    P = rng.random((80, len(book)))
+    Y = book.closure(P > 0.7)
+    absent = book.index[book.leaves()[0]]
+    Y[:, absent] = False  # a code no validation interview has
+    t = validation_thresholds({"Y": Y, "P": P}, book)
+    assert t.shape == (len(book),) and (t <= 1).all()
+    from autocode.classifiers.base import tune_thresholds
+
+    common = tune_thresholds(Y, book.closure_max(P), shrink=1e9)[0]  # one threshold for all codes
+    assert t[absent] == pytest.approx(common)  # predicted like the rest, not never
+

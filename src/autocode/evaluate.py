@@ -19,14 +19,14 @@ from typing import Sequence
 import numpy as np
 
 from autocode import agreement
-from autocode.classifiers.base import (DEFAULT_FOLDS, Model, available_types, decide, make_classifier, model_inputs,
-                                      tune_thresholds)
+from autocode.classifiers.base import DEFAULT_FOLDS, Model, available_types, decide, make_classifier, model_inputs
 from autocode.errors import AutocodeError
 from autocode.evaluation import cross_validate
 from autocode.grading import grade
 from autocode.io.atomic import write_json, write_text
 from autocode.labels import project_spans
 from autocode.pipeline import open_study, pick_coder, predict, segments_for
+from autocode.training import validation_thresholds
 from autocode.fidelity import cross_fitted, fidelity
 from autocode.machine_grades import estimate
 from autocode.progress import silent
@@ -67,7 +67,7 @@ def _fit(kind: str, book, data: Data, folds: int, seed: int, progress=silent):
         quant = fit_quantification(data.segments, cv.oof, cv.decisions, data.Y, book)
     else:
         val = classifier.validation_
-        thresholds = tune_thresholds(val["Y"], val["P"])
+        thresholds = validation_thresholds(val, book)  # as autocode train tunes them
         rows = val["rows"]
         quant = fit_quantification([data.segments[i] for i in rows], val["P"], decide(val["P"], thresholds, book),
                                    val["Y"], book)

@@ -94,12 +94,24 @@ def _params(classifier) -> dict:
     return params
 
 
+VALIDATION_SHRINK = 10.0
+
+
+def validation_thresholds(val: dict, book) -> np.ndarray:
+    """Thresholds from a model's own validation split (a few interviews): tuned on the probabilities
+    as prediction sees them (closed up the hierarchy) and, per code, shrunk toward one common
+    threshold, so that codes with few or no validation positives are not tuned on noise or never
+    predicted. Chosen on validation and cross-validation, not on the held-out split; see
+    docs/transformer-experiments.md."""
+    return tune_thresholds(book.closure(val["Y"]), book.closure_max(val["P"]), shrink=VALIDATION_SHRINK)
+
+
 def _validation(classifier, book) -> tuple[np.ndarray, dict]:
     val = getattr(classifier, "validation_", None)
     if not val:
         raise AutocodeError("training with --folds 0 needs a validation split; the study has too few transcripts")
-    thresholds = tune_thresholds(val["Y"], val["P"])
-    D = decide(val["P"], thresholds, book)
+    thresholds = validation_thresholds(val, book)
+    D = decide(book.closure_max(val["P"]), thresholds, book)
     summary = agreement.summarise(agreement.per_code(val["Y"], D, book), book, val["Y"], D)
     return thresholds, {"segments": int(len(val["Y"])), "levels": summary, "epoch_scores": val.get("history"),
                         "note": "thresholds were tuned on this split, so these figures are optimistic"}

@@ -188,11 +188,14 @@ def decide(P: np.ndarray, thresholds: np.ndarray, codebook: Codebook) -> np.ndar
     return codebook.closure(np.asarray(P) >= thresholds[None, :])
 
 
-def tune_thresholds(Y: np.ndarray, P: np.ndarray, grid: np.ndarray | None = None) -> np.ndarray:
+def tune_thresholds(Y: np.ndarray, P: np.ndarray, grid: np.ndarray | None = None, shrink: float = 0.0) -> np.ndarray:
     """Per code, the threshold that maximises F1 of ``P >= t`` against ``Y``.
 
     Codes without positives get a threshold above 1 (never predicted). Ties take the
-    threshold closest to 0.5.
+    threshold closest to 0.5. With ``shrink`` = k > 0 each threshold is pulled toward the one
+    threshold best for all codes together (highest mean F1): ``(n * t_code + k * t_all) / (n + k)``,
+    n the code's positives; codes without positives get ``t_all``. For small tuning sets, where a
+    code's own optimum rests on a handful of segments (docs/transformer-experiments.md).
     """
     grid = np.round(np.arange(0.02, 0.99, 0.01), 2) if grid is None else grid
     Y = np.asarray(Y, dtype=bool)
@@ -207,4 +210,18 @@ def tune_thresholds(Y: np.ndarray, P: np.ndarray, grid: np.ndarray | None = None
         f1 = 2 * tp / (pred.sum(axis=1) + positives)
         best = np.flatnonzero(f1 >= f1.max() - 1e-12)
         out[j] = grid[best[np.argmin(np.abs(grid[best] - 0.5))]]
-    return out
+    if shrink <= 0:
+        return out
+    n = Y.sum(axis=0)
+    return (n * np.minimum(out, 1.0) + shrink * _common_threshold(Y, P, grid)) / (n + shrink)
+
+
+def _common_threshold(Y: np.ndarray, P: np.ndarray, grid: np.ndarray) -> float:
+    """The single threshold with the highest mean per-code F1 (codes neither coded nor predicted skipped)."""
+    means = []
+    for t in grid:
+        pred = np.asarray(P) >= t
+        den = pred.sum(axis=0) + Y.sum(axis=0)
+        f1 = 2 * (pred & Y).sum(axis=0) / np.maximum(den, 1)
+        means.append(f1[den > 0].mean() if (den > 0).any() else 0.0)
+    return float(grid[int(np.argmax(means))])
