@@ -197,8 +197,14 @@ def imports_torch(args: list[str], work: Path, name: str) -> dict:
     for line in log.read_text(errors="replace").splitlines():
         if line.startswith("import time:") and "|" in line:
             mods.add(line.rsplit("|", 1)[1].strip())
-    return {"torch": "torch" in mods, "transformers": "transformers" in mods, "sklearn": "sklearn" in mods,
-            "spacy": "spacy" in mods, "modules_imported": len(mods)}
+
+    def loaded(name: str) -> bool:
+        # an import that was tried and failed (autocode.lazy hides torch from thinc) still gets a
+        # line of its own; a real import of these packages also loads their submodules
+        return any(m.startswith(name + ".") for m in mods)
+
+    return {"torch": loaded("torch"), "transformers": loaded("transformers"), "sklearn": loaded("sklearn"),
+            "spacy": loaded("spacy"), "pandas": loaded("pandas"), "modules_imported": len(mods)}
 
 
 def bare_pass(name: str, study: Path, work: Path, reuse: bool) -> dict:
@@ -337,6 +343,8 @@ def main() -> None:
     results["overhead_ratio_excl_load"] = round((run_wall - load) / fwd, 2)
     results["overhead_ratio_process"] = round(run_wall / proc, 2)
 
+    int8_run(results, studies[1], work, a.reuse, fwd)
+
     # torch imports
     results["torch_imports"] = {
         "autocode --help": imports_torch(["--help"], work, "help"),
@@ -351,6 +359,29 @@ def main() -> None:
         results["notes"].pop()
         run_one(results, "tfidf", scale, studies, models, work, a.reuse)
         write_up(results, a.docs, started)
+
+
+INT8_COPY = """
+import sys
+from autocode.classifiers.base import load_model
+from autocode.codebook import load_codebook
+book = load_codebook(sys.argv[3])
+model = load_model(sys.argv[1], book)
+model.classifier.quantize = "int8"
+model.save(sys.argv[2], book)
+"""
+
+
+def int8_run(results: dict, study: Path, work: Path, reuse: bool, fwd: float) -> None:
+    """Information only: the 1x transformer run with the same model set to int8 (opt-in, see
+    docs/quantization.md), against the full-precision bare forward pass."""
+    copy = work / "bench_transformer_int8"
+    if not (copy / "model.json").exists():
+        book = ROOT / "configs" / "codebooks" / "nhs_leadership.yaml"
+        subprocess.run([PY, "-c", INT8_COPY, TRANSFORMER_MODEL, copy, book], check=True, cwd=ROOT)
+    r = timed("run_transformer_int8_1x", [AUTOCODE, "run", study, "--out", work / "out_transformer_int8_1x", "--force",
+                                          "--model", copy], work, reuse=reuse)
+    results["transformer_int8_1x"] = {**r, "ratio_to_fp32_bare_pass": round(r["wall_s"] / fwd, 2)}
 
 
 def load_test(results: dict, work: Path, reuse: bool, scale: int) -> None:
@@ -534,7 +565,13 @@ def markdown(res: dict) -> str:
           f"and model load ({res['startup']['load_transformer']['wall_s']:.2f} s)",
           f"- **overhead_ratio = {res['overhead_ratio']:.2f}** (run wall / bare forward wall); "
           f"{res['overhead_ratio_excl_load']:.2f} with start-up and model load taken off the run; "
-          f"{res['overhead_ratio_process']:.2f} process against process", ""]
+          f"{res['overhead_ratio_process']:.2f} process against process"]
+    q = res.get("transformer_int8_1x")
+    if q:
+        L.append(f"- information only: the same 1x run with the model set to int8 (`autocode train --int8`; opt-in, "
+                 f"since it costs 0.03-0.04 category F1 with the current thresholds, docs/quantization.md): "
+                 f"{q['wall_s']:.2f} s, {q['ratio_to_fp32_bare_pass']:.2f}x the full-precision bare pass")
+    L.append("")
     L += load_markdown(res.get("load"))
     g = res["goals"]
     ti = res["torch_imports"]

@@ -7,8 +7,9 @@ of the parsed transcript (text, turns, speakers and participants). A run with ``
 reuses every file whose record matches and codes only the rest, so an interrupted batch, or
 one that gained new transcripts, picks up where it stopped. Only segments of one group (and
 never every spaCy document or encoder batch at once) are in flight, so memory stays flat.
-Probabilities are stored as JSON numbers, which read back exactly: a resumed run writes the
-same bytes as a fresh one.
+Probabilities are rounded to six decimals as they leave the model (in every run, fresh or
+resumed) and stored as JSON numbers, which read back exactly: a resumed run writes the same
+bytes as a fresh one, and the coded files stay small.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from autocode.progress import silent
 from autocode.segment import Segment, segment_transcript
 
 CODED = "coded"
+DECIMALS = 6  # probabilities are kept to this many decimals (far finer than any threshold)
 GROUP_SEGMENTS = 512  # segments coded together: enough for full encoder batches, few enough to stay small
 
 
@@ -126,12 +128,12 @@ def code_batch(transcripts: list[Transcript], model: Model, codebook: Codebook, 
             write_coded(folder, records[t.id], segs, done[t.id][1])
             row += len(segs)
     segments = [s for t in transcripts for s in done[t.id][0]]
-    parts = [done[t.id][1] for t in transcripts]
-    P = np.vstack(parts) if parts else np.zeros((0, len(codebook)))
+    P = np.vstack([done.pop(t.id)[1] for t in transcripts]) if transcripts else np.zeros((0, len(codebook)))
     return segments, P, reused
 
 
 def _predict(model: Model, segments: list[Segment], codebook: Codebook) -> np.ndarray:
     if not segments:
         return np.zeros((0, len(codebook)))
-    return codebook.closure_max(model.predict_proba(model_inputs(model.classifier, segments)))
+    P = codebook.closure_max(model.predict_proba(model_inputs(model.classifier, segments)))
+    return np.round(P, DECIMALS)

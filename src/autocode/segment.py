@@ -22,7 +22,7 @@ from autocode.lazy import hidden
 _PARAGRAPH = re.compile(r"\n[ \t]*\n")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a big batch holds a great many of these
 class Segment:
     id: str
     transcript: str
