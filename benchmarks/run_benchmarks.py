@@ -344,6 +344,11 @@ def main() -> None:
     results["overhead_ratio_process"] = round(run_wall / proc, 2)
 
     int8_run(results, studies[1], work, a.reuse, fwd)
+    if 4 in heavy_scales:  # the same comparison where start-up weighs less
+        bare4 = bare_pass("bare_pass_4x", studies[4], work, a.reuse)
+        run4 = next(r["wall_s"] for r in results["runs"] if r["model"] == "transformer" and r["scale"] == 4)
+        results["bare_forward_pass_4x"] = {**bare4, "overhead_ratio": round(run4 / bare4["forward_s"], 2),
+                                           "overhead_ratio_process": round(run4 / bare4["process_wall_s"], 2)}
 
     # torch imports
     results["torch_imports"] = {
@@ -566,6 +571,12 @@ def markdown(res: dict) -> str:
           f"- **overhead_ratio = {res['overhead_ratio']:.2f}** (run wall / bare forward wall); "
           f"{res['overhead_ratio_excl_load']:.2f} with start-up and model load taken off the run; "
           f"{res['overhead_ratio_process']:.2f} process against process"]
+    b4 = res.get("bare_forward_pass_4x")
+    if b4:
+        L.append(f"- at 4x ({b4['segments']} segments) the bare forward pass takes {b4['forward_s']:.2f} s "
+                 f"(process {b4['process_wall_s']:.2f} s): the 4x run is **{b4['overhead_ratio']:.2f}x** the bare "
+                 f"forward pass ({b4['overhead_ratio_process']:.2f}x process against process); the fixed start-up "
+                 "(imports of torch and transformers, model load: about 5 s) weighs less as the batch grows")
     q = res.get("transformer_int8_1x")
     if q:
         L.append(f"- information only: the same 1x run with the model set to int8 (`autocode train --int8`; opt-in, "
@@ -578,7 +589,9 @@ def markdown(res: dict) -> str:
     lin = g["linear_cost_tfidf"]
     L += ["## Goals of the issue, on these figures", "",
           f"- Transformer `autocode run` at most 1.3x the bare forward pass: {yes(g['transformer_run_at_most_1.3x_bare_pass']['met'])} "
-          f"(ratio {res['overhead_ratio']:.2f} end to end, {res['overhead_ratio_excl_load']:.2f} less start-up and load).",
+          f"(ratio {res['overhead_ratio']:.2f} end to end, {res['overhead_ratio_excl_load']:.2f} less start-up and load)"
+          + (f"; on the 4x corpus, end to end: {yes(res['bare_forward_pass_4x']['overhead_ratio'] <= 1.3)} "
+             f"({res['bare_forward_pass_4x']['overhead_ratio']:.2f})" if res.get("bare_forward_pass_4x") else "") + ".",
           f"- Linear cost (64x corpus at most 70x the 1x time, peak memory roughly flat), TF-IDF: "
           f"{yes(lin['met'])} — {lin['largest_scale']}x corpus took {lin['wall_ratio']}x the 1x time "
           f"(time part {yes(lin['time_met'])}), peak RSS {lin['peak_rss_ratio']}x the 1x peak (memory part, taken "
