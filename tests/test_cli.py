@@ -21,6 +21,7 @@ def assert_one_line_error(result, *fragments):
     assert "Traceback" not in result.output
     for fragment in fragments:
         assert fragment in lines[0], lines[0]
+    return lines[0]
 
 
 def snapshot(folder):

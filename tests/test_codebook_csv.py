@@ -8,9 +8,7 @@ import io
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from autocode.cli import app
 from autocode.codebook import Codebook, load_codebook
 from autocode.errors import AutocodeError
 from autocode.io.codebook_csv import (
@@ -19,25 +17,13 @@ from autocode.io.codebook_csv import (
 from autocode.io.importer import import_file
 from autocode.io.refi import read_qdc
 from autocode.io.safe import Limits
+from tests.test_cli import assert_one_line_error as one_line_error
+from tests.test_cli import invoke
 
 ROOT = Path(__file__).resolve().parents[1]
 NHS = ROOT / "configs" / "codebooks" / "nhs_leadership.yaml"
 TAGUETTE = Path(__file__).parent / "fixtures" / "taguette"
 BOM = b"\xef\xbb\xbf"
-runner = CliRunner()
-
-
-def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
-
-
-def one_line_error(result, *fragments):
-    assert result.exit_code == 1, result.output
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    return lines[0]
 
 
 def book_of(path: Path) -> Codebook:

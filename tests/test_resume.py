@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from autocode import batch, pipeline
 from autocode.cli import app
+from tests.test_cli import assert_one_line_error as one_line_error
 
 
 def snapshot(folder: Path) -> dict:
@@ -102,13 +103,6 @@ def test_an_interrupted_batch_resumes_where_it_stopped(mini, mini_model, tmp_pat
     assert not work.exists()
     pipeline.run(mini, tmp_path / "fresh", mini_model)
     assert snapshot(out) == snapshot(tmp_path / "fresh")
-
-
-def one_line_error(result, *fragments):
-    lines = result.output.strip().splitlines()
-    assert result.exit_code == 1 and len(lines) == 1 and lines[0].startswith("Error: "), result.output
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
 
 
 def test_resume_refuses_a_folder_that_is_not_a_run(mini, mini_model, tmp_path):
