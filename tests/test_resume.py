@@ -55,6 +55,17 @@ def test_only_changed_and_new_transcripts_are_coded_again(mini, mini_model, tmp_
     assert snapshot(out) == snapshot(tmp_path / "fresh")
 
 
+def test_a_transcript_taken_out_of_the_study_leaves_the_output(mini, mini_model, tmp_path):
+    out = tmp_path / "out"
+    pipeline.run(mini, out, mini_model)
+    (mini / "codings").rename(tmp_path / "codings")  # they also code M04
+    (mini / "transcripts" / "M04.txt").unlink()
+    assert pipeline.run(mini, out, mini_model, resume=True).reused == 4
+    assert sorted(p.stem for p in (out / "coded").glob("*.json")) == ["M01", "M02", "M03", "M05"]
+    pipeline.run(mini, tmp_path / "fresh", mini_model)
+    assert snapshot(out) == snapshot(tmp_path / "fresh")
+
+
 def test_another_model_or_segmenting_reuses_nothing(mini, mini_model, tmp_path):
     out = tmp_path / "out"
     pipeline.run(mini, out, mini_model)

@@ -127,9 +127,22 @@ def code_batch(transcripts: list[Transcript], model: Model, codebook: Codebook, 
             done[t.id] = (segs, P[row : row + len(segs)])
             write_coded(folder, records[t.id], segs, done[t.id][1])
             row += len(segs)
-    segments = [s for t in transcripts for s in done[t.id][0]]
-    P = np.vstack([done.pop(t.id)[1] for t in transcripts]) if transcripts else np.zeros((0, len(codebook)))
-    return segments, P, reused
+    for path in folder.glob("*.json"):  # transcripts no longer in the study, from an earlier run
+        if path.stem not in records:
+            path.unlink()
+    return _joined(transcripts, done, len(codebook)) + (reused,)
+
+
+def _joined(transcripts: list[Transcript], done: dict, n_codes: int) -> tuple[list[Segment], np.ndarray]:
+    """All segments in transcript order and one probability matrix, filled in place (releasing
+    each transcript's part as it goes) rather than stacked, which would hold it twice."""
+    segments: list[Segment] = []
+    P = np.empty((sum(len(done[t.id][0]) for t in transcripts), n_codes))
+    for t in transcripts:
+        segs, part = done.pop(t.id)
+        P[len(segments) : len(segments) + len(segs)] = part
+        segments.extend(segs)
+    return segments, P
 
 
 def _predict(model: Model, segments: list[Segment], codebook: Codebook) -> np.ndarray:
