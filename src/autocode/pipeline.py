@@ -6,7 +6,6 @@ atomically into a fresh folder (replacing an existing one only with ``force=True
 
 from __future__ import annotations
 
-import csv
 import json
 import platform
 from dataclasses import dataclass, field
@@ -28,7 +27,7 @@ from autocode.io.study import Study, load_study
 from autocode.labels import project_spans
 from autocode.progress import silent
 from autocode.reports import grades as grade_report
-from autocode.reports.tables import fmt, to_csv
+from autocode.reports.tables import to_csv, write_csv
 from autocode.resources import default_model_path
 from autocode.segment import Segment, segment_all
 
@@ -188,17 +187,19 @@ def write_segments(folder: Path, segments: Sequence[Segment], P: np.ndarray, Y: 
     columns = ["id", "transcript", "participant", "speaker", "turn", "start", "end", "text", "codes", "confidence"]
     with open(folder / "segments.jsonl", "w", encoding="utf-8", newline="\n") as lines, \
             open(folder / "segments.csv", "w", encoding="utf-8", newline="") as table:
-        writer = csv.writer(table, lineterminator="\n")
-        writer.writerow(columns)
-        for i, seg in enumerate(segments):
-            codes = [c for j, c in enumerate(codebook.ids) if Y[i, j]]
-            confidence = {c: round(float(P[i, codebook.index[c]]), 4) for c in codes}
-            record = {"id": seg.id, "transcript": seg.transcript, "participant": seg.participant, "speaker": seg.speaker,
-                      "turn": seg.turn, "start": seg.start, "end": seg.end, "text": seg.text, "codes": codes,
-                      "confidence": confidence}
-            lines.write(json.dumps(record, ensure_ascii=False) + "\n")
-            row = {**record, "codes": ";".join(codes), "confidence": ";".join(f"{c}={p:.4f}" for c, p in confidence.items())}
-            writer.writerow([fmt(row[c]) for c in columns])
+
+        def rows():
+            for i, seg in enumerate(segments):
+                codes = [c for j, c in enumerate(codebook.ids) if Y[i, j]]
+                confidence = {c: round(float(P[i, codebook.index[c]]), 4) for c in codes}
+                record = {"id": seg.id, "transcript": seg.transcript, "participant": seg.participant,
+                          "speaker": seg.speaker, "turn": seg.turn, "start": seg.start, "end": seg.end,
+                          "text": seg.text, "codes": codes, "confidence": confidence}
+                lines.write(json.dumps(record, ensure_ascii=False) + "\n")
+                yield {**record, "codes": ";".join(codes),
+                       "confidence": ";".join(f"{c}={p:.4f}" for c, p in confidence.items())}
+
+        write_csv(table, rows(), columns)
 
 
 def write_comparison(folder: Path, study: Study, coder: str, segments: Sequence[Segment], P: np.ndarray,

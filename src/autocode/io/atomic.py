@@ -61,6 +61,12 @@ def check_output_dir(out: Path, force: bool, protected: list[Path] = ()) -> None
         raise AutocodeError("output folder already exists and is not empty; pass --force to replace it", out)
 
 
+def check_output_file(out: Path, force: bool) -> None:
+    """Refuse an output file that exists (without ``force``) or is a folder."""
+    if out.exists() and (out.is_dir() or not force):
+        raise AutocodeError("output file already exists; pass --force to replace it", out)
+
+
 @contextmanager
 def output_dir(out: str | Path, force: bool = False, protected: list[Path] = ()) -> Iterator[Path]:
     """Yield a temporary folder to fill; on success it replaces ``out`` in one step."""

@@ -36,7 +36,7 @@ from pathlib import Path
 
 from autocode.codebook import ID_PATTERN, Codebook
 from autocode.errors import AutocodeError
-from autocode.io.atomic import write_text
+from autocode.io.atomic import check_output_file, write_text
 from autocode.io.draft import StudyDraft, slug, unique
 from autocode.io.refi.codebook import NO_DEFINITION, codebook_dict
 from autocode.io.safe import DEFAULT_LIMITS, Limits, check_file_size
@@ -84,8 +84,7 @@ def codebook_csv(book: Codebook) -> str:
 def write_codebook_csv(codebook: Codebook, path: str | Path, *, force: bool = False) -> Path:
     """Write ``codebook`` as a CSV that Taguette imports and autocode reads back whole."""
     out = Path(path)
-    if out.exists() and (out.is_dir() or not force):
-        raise AutocodeError("output file already exists; pass --force to replace it", out)
+    check_output_file(out, force)
     write_text(out, "\ufeff" + codebook_csv(codebook))
     return out
 

@@ -16,12 +16,17 @@ def fmt(value) -> str:
     return str(value)
 
 
-def to_csv(rows: Iterable[dict], columns: Sequence[str]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+def write_csv(fh, rows: Iterable[dict], columns: Sequence[str]) -> None:
+    """Write ``rows`` as CSV to an open text file, a row at a time."""
+    writer = csv.writer(fh, lineterminator="\n")
     writer.writerow(columns)
     for row in rows:
         writer.writerow([fmt(row.get(c)) for c in columns])
+
+
+def to_csv(rows: Iterable[dict], columns: Sequence[str]) -> str:
+    buf = io.StringIO()
+    write_csv(buf, rows, columns)
     return buf.getvalue()
 
 

@@ -22,7 +22,7 @@ from xml.etree.ElementTree import Element, SubElement, tostring
 from autocode import __version__
 from autocode.codebook import Codebook
 from autocode.errors import AutocodeError
-from autocode.io.atomic import write_bytes, write_text
+from autocode.io.atomic import check_output_file, write_bytes, write_text
 from autocode.io.codings import Span
 from autocode.io.refi.codebook import codes_to_xml, guid
 from autocode.io.refi.positions import EXPORT_NEWLINES, PROFILES, PositionMap
@@ -80,8 +80,7 @@ def _tag(name: str) -> str:
 
 
 def _check_target(out: Path, study: Study, force: bool) -> None:
-    if out.exists() and (out.is_dir() or not force):
-        raise AutocodeError("output file already exists; pass --force to replace it", out)
+    check_output_file(out, force)
     if (study.root / "transcripts").resolve() in out.resolve().parents:
         raise AutocodeError("output would be written into the study's transcripts/ folder; choose another path", out)
 
@@ -211,8 +210,7 @@ def _sidecar(study: Study, machine: Sequence[Span], confidences: Sequence[float]
 def export_qdc(codebook: Codebook, out_path: str | Path, *, force: bool = False) -> Path:
     """Write ``codebook`` as a REFI-QDA codebook file (.qdc)."""
     out = Path(out_path)
-    if out.exists() and (out.is_dir() or not force):
-        raise AutocodeError("output file already exists; pass --force to replace it", out)
+    check_output_file(out, force)
     root = Element("CodeBook", xmlns=NS_CODEBOOK)
     codes_to_xml(root, codebook)
     write_bytes(out, tostring(root, encoding="utf-8", xml_declaration=True))
