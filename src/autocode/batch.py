@@ -17,9 +17,9 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterator
 
 import numpy as np
 
@@ -63,13 +63,10 @@ def _record(transcript: Transcript, fingerprint: str, seg_config: SegmentConfig)
 
 def read_coded(folder: Path, transcript: Transcript, record: dict) -> tuple[list[Segment], np.ndarray] | None:
     """A transcript's earlier result when its record matches this run's, else None."""
-    path = folder / f"{transcript.id}.json"
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data, segments, P = _load(folder / f"{transcript.id}.json")
         if {k: data.get(k) for k in record} != record:
             return None
-        segments = [Segment(**s) for s in data["segments"]]
-        P = np.asarray(data["probabilities"], dtype=float).reshape(len(segments), -1)
     except (OSError, ValueError, TypeError, KeyError):
         return None
     if any(transcript.text[s.start : s.end] != s.text for s in segments):
@@ -95,54 +92,66 @@ def carry_over(previous: Path, work: Path) -> None:
             shutil.copy2(path, target)
 
 
-def _groups(todo: Iterable[tuple[Transcript, list[Segment]]], size: int) -> Iterator[list]:
-    group, count = [], 0
-    for item in todo:
-        group.append(item)
-        count += len(item[1])
-        if count >= size:
-            yield group
-            group, count = [], 0
-    if group:
-        yield group
+@dataclass
+class Coded:
+    transcript: Transcript
+    segments: list[Segment]
+    P: np.ndarray  # probabilities, closed up the hierarchy
+    reused: bool = False
 
 
-def code_batch(transcripts: list[Transcript], model: Model, codebook: Codebook, seg_config: SegmentConfig,
-               work: Path, progress=silent) -> tuple[list[Segment], np.ndarray, int]:
-    """Segments and probabilities (closed up the hierarchy) of every transcript, in order, and
-    how many transcripts were reused from ``work/coded``."""
+def code_transcripts(transcripts: list[Transcript], model: Model, codebook: Codebook, seg_config: SegmentConfig,
+                     work: Path, progress=silent) -> Iterator[Coded]:
+    """Each transcript's segments and probabilities, in study order, reusing a matching file in
+    ``work/coded`` and coding the rest a group of about GROUP_SEGMENTS segments at a time; each
+    newly coded transcript's file is written before it is yielded. Holds one group at a time."""
     folder = work / CODED
     folder.mkdir(exist_ok=True)
     fingerprint = model_fingerprint(model, codebook)
-    records = {t.id: _record(t, fingerprint, seg_config) for t in transcripts}
-    done = {t.id: hit for t in transcripts if (hit := read_coded(folder, t, records[t.id])) is not None}
-    reused = len(done)
-    todo = ((t, segment_transcript(t, seg_config)) for t in progress([t for t in transcripts if t.id not in done],
-                                                                        description="coding"))
-    for group in _groups(todo, GROUP_SEGMENTS):
-        segments = [s for _, segs in group for s in segs]
-        P = _predict(model, segments, codebook)
-        row = 0
-        for t, segs in group:
-            done[t.id] = (segs, P[row : row + len(segs)])
-            write_coded(folder, records[t.id], segs, done[t.id][1])
-            row += len(segs)
+    ids = {t.id for t in transcripts}
+    pending: list[tuple[Transcript, dict, list[Segment] | Coded]] = []
+    count = 0
+    for t in progress(transcripts, description="coding"):
+        record = _record(t, fingerprint, seg_config)
+        hit = read_coded(folder, t, record)
+        if hit is not None and not pending:
+            yield Coded(t, *hit, reused=True)
+            continue
+        item = Coded(t, *hit, reused=True) if hit is not None else segment_transcript(t, seg_config)
+        pending.append((t, record, item))
+        count += 0 if hit is not None else len(item)
+        if count >= GROUP_SEGMENTS:
+            yield from _code_group(pending, model, codebook, folder)
+            pending, count = [], 0
+    yield from _code_group(pending, model, codebook, folder)
     for path in folder.glob("*.json"):  # transcripts no longer in the study, from an earlier run
-        if path.stem not in records:
+        if path.stem not in ids:
             path.unlink()
-    return _joined(transcripts, done, len(codebook)) + (reused,)
 
 
-def _joined(transcripts: list[Transcript], done: dict, n_codes: int) -> tuple[list[Segment], np.ndarray]:
-    """All segments in transcript order and one probability matrix, filled in place (releasing
-    each transcript's part as it goes) rather than stacked, which would hold it twice."""
-    segments: list[Segment] = []
-    P = np.empty((sum(len(done[t.id][0]) for t in transcripts), n_codes))
-    for t in transcripts:
-        segs, part = done.pop(t.id)
-        P[len(segments) : len(segments) + len(segs)] = part
-        segments.extend(segs)
-    return segments, P
+def _code_group(pending: list, model: Model, codebook: Codebook, folder: Path) -> Iterator[Coded]:
+    """Code the new transcripts of a group together; yield the group's transcripts in order."""
+    P = _predict(model, [s for _, _, item in pending if not isinstance(item, Coded) for s in item], codebook)
+    row = 0
+    for t, record, item in pending:
+        if isinstance(item, Coded):
+            yield item
+            continue
+        part = P[row : row + len(item)]
+        row += len(item)
+        write_coded(folder, record, item, part)
+        yield Coded(t, item, part)
+
+
+def read_coded_file(work: Path, transcript_id: str) -> tuple[list[Segment], np.ndarray]:
+    """A coded file this run has written (its record unchecked)."""
+    return _load(work / CODED / f"{transcript_id}.json")[1:]
+
+
+def _load(path: Path) -> tuple[dict, list[Segment], np.ndarray]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    segments = [Segment(**s) for s in data["segments"]]
+    return data, segments, np.asarray(data["probabilities"], dtype=float).reshape(len(segments), -1)
 
 
 def _predict(model: Model, segments: list[Segment], codebook: Codebook) -> np.ndarray:

@@ -129,6 +129,67 @@ def talk_groups(column: str, values: Mapping[str, str], segments: Sequence[Segme
             for value in sorted(rows)}
 
 
+class Tally:
+    """Participant-level counts of one coding, added a transcript (or several) at a time.
+
+    Occurrences never cross a turn, so never a transcript: the counts of separate transcripts
+    simply add up, and a batch can be graded without holding its segments. ``talk`` maps each
+    transcript-level column (see :func:`transcript_level`) to its transcript -> value table.
+    With ``P`` (a machine's calibrated probabilities), :meth:`add` also sums each participant's
+    predicted positives and probabilities for the participant-level estimators.
+    """
+
+    def __init__(self, n_codes: int, talk: Mapping[str, Mapping[str, str]] | None = None):
+        self.n_codes, self.talk_values = n_codes, dict(talk or {})
+        self.runs: dict[str, np.ndarray] = {}
+        self.talk: dict[str, dict[str, dict[str, np.ndarray]]] = {c: {} for c in self.talk_values}
+        self.positives: dict[str, np.ndarray] = {}
+        self.expected: dict[str, np.ndarray] = {}
+        self.segments: dict[str, int] = {}
+        self.transcripts: dict[str, dict[str, None]] = {}  # participant -> transcripts they speak in
+
+    def add(self, segments: Sequence[Segment], Y: np.ndarray, P: np.ndarray | None = None) -> "Tally":
+        Y = np.asarray(Y, dtype=bool)
+        _merge(self.runs, count_occurrences(segments, Y))
+        for column, values in self.talk_values.items():
+            for group, counts in talk_groups(column, values, segments, Y).items():
+                _merge(self.talk[column].setdefault(group, {}), counts)
+        zero = np.zeros(self.n_codes)
+        for i, seg in enumerate(segments):
+            pid = seg.participant
+            self.transcripts.setdefault(pid, {})[seg.transcript] = None
+            self.segments[pid] = self.segments.get(pid, 0) + 1
+            if P is not None:
+                self.positives[pid] = self.positives.get(pid, zero) + Y[i]
+                self.expected[pid] = self.expected.get(pid, zero) + P[i]
+        return self
+
+    def groups(self, participants: Mapping[str, Mapping[str, str]] | None,
+               by: Sequence[str]) -> dict[str, dict[str, np.ndarray]]:
+        """Occurrences per participant in 'all' and in each group of each ``by`` column."""
+        groups: dict[str, dict[str, np.ndarray]] = {"all": self.runs}
+        for column in by:
+            if column in self.talk:
+                groups.update(sorted(self.talk[column].items()))
+                continue
+            for group, pids in participant_groups(list(self.runs), participants, [column]).items():
+                if group != "all":
+                    groups[group] = {p: self.runs[p] for p in pids}
+        return groups
+
+
+def _merge(total: dict[str, np.ndarray], part: Mapping[str, np.ndarray]) -> None:
+    for pid, counts in part.items():
+        total[pid] = total[pid] + counts if pid in total else counts
+
+
+def tally_for(codebook: Codebook, participants: Mapping[str, Mapping[str, str]] | None,
+              by: Sequence[str]) -> Tally:
+    """An empty tally that can group talk by each transcript-level column among ``by``."""
+    talk = {c: values for c in by if (values := transcript_level(c, participants)) is not None}
+    return Tally(len(codebook), talk)
+
+
 def grade(
     segments: Sequence[Segment],
     Y: np.ndarray,
@@ -144,20 +205,16 @@ def grade(
     ``segments`` must be in text order within each transcript, as segmentation returns them.
     ``Y`` is a boolean (n_segments, n_codes) matrix in codebook order, closed upwards.
     """
+    tally = tally_for(codebook, participants, by).add(segments, codebook.closure(Y))
+    return grade_tally(tally, codebook, config, participants, by)
+
+
+def grade_tally(tally: Tally, codebook: Codebook, config: GradingConfig | None = None,
+                participants: Mapping[str, Mapping[str, str]] | None = None, by: Sequence[str] = ()) -> list[GradeRow]:
+    """:func:`grade` from counts already tallied (``Y`` closed upwards)."""
     config = config or GradingConfig()
-    Y = codebook.closure(Y)
-    counts = count_occurrences(segments, Y)
-    groups: dict[str, dict[str, np.ndarray]] = {"all": counts}
-    for column in by:
-        values = transcript_level(column, participants)
-        if values is not None:
-            groups.update(talk_groups(column, values, segments, Y))
-            continue
-        for group, pids in participant_groups(list(counts), participants, [column]).items():
-            if group != "all":
-                groups[group] = {p: counts[p] for p in pids}
     rows = []
-    for group, group_counts in groups.items():
+    for group, group_counts in tally.groups(participants, by).items():
         pids = list(group_counts)
         matrix = np.array([group_counts[p] for p in pids]) if pids else np.zeros((0, len(codebook)), dtype=int)
         for j, code in enumerate(codebook.codes):

@@ -9,15 +9,16 @@ chance that the grade is right, and a review flag when that chance is low.
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
 from autocode.codebook import Codebook
 from autocode.config import GradingConfig
 from autocode.grading import GradeRow, depth_flag, grade_for_share, participant_groups
-from autocode.quantify import Estimator, calibrate, participant_counts, poisson_binomial, spread_interval
+from autocode.quantify import Counts, Estimator, calibrate, participant_counts, poisson_binomial, spread_interval
 
 
 @dataclass
@@ -28,11 +29,20 @@ class Estimate:
     occurrences: np.ndarray  # (participants, codes): estimated occurrences, should they have raised it
 
 
+def calibrated(P: np.ndarray, codebook: Codebook, quantification: dict) -> np.ndarray:
+    """Segment probabilities as the estimators read them: calibrated, closed up the hierarchy."""
+    return codebook.closure_max(calibrate(P, quantification.get("calibration")))
+
+
 def estimate(segments: Sequence, P: np.ndarray, D: np.ndarray, codebook: Codebook, quantification: dict,
              method: str) -> Estimate:
-    Pc = codebook.closure_max(calibrate(P, quantification.get("calibration")))
+    counts = participant_counts(segments, calibrated(P, codebook, quantification), D)
+    return estimate_counts(counts, codebook, quantification, method)
+
+
+def estimate_counts(counts: Counts, codebook: Codebook, quantification: dict, method: str) -> Estimate:
+    """:func:`estimate` from participant counts (see :func:`autocode.quantify.counts_of`)."""
     est = Estimator.from_dict(quantification["estimators"][method])
-    counts = participant_counts(segments, Pc, D)
     if est.method == "likelihood":
         q = est.posterior(counts)
         return Estimate(counts, q >= 0.5, q, est.occurrences(counts))
@@ -54,8 +64,14 @@ def grade_estimated(segments: Sequence, P: np.ndarray, D: np.ndarray, codebook: 
                     participants: Mapping[str, Mapping[str, str]] | None = None, by: Sequence[str] = (),
                     review_below: float = 0.8) -> list[GradeRow]:
     """Grade every code from participant-level estimates (machine coding)."""
-    config = config or GradingConfig()
     e = estimate(segments, P, D, codebook, quantification, method)
+    return grade_from_estimate(e, codebook, config, participants, by, review_below)
+
+
+def grade_from_estimate(e: Estimate, codebook: Codebook, config: GradingConfig | None = None,
+                        participants: Mapping[str, Mapping[str, str]] | None = None, by: Sequence[str] = (),
+                        review_below: float = 0.8) -> list[GradeRow]:
+    config = config or GradingConfig()
     index = {p: i for i, p in enumerate(e.counts.participants)}
     rows = []
     for group, pids in participant_groups(e.counts.participants, participants, by).items():
@@ -79,26 +95,45 @@ def _row(code, codebook: Codebook, group: str, q: np.ndarray, occ: np.ndarray, c
                     depth_flag(depth, config), low, high, round(chance, 4), chance < review_below)
 
 
-def review_rows(segments: Sequence, P: np.ndarray, D: np.ndarray, codebook: Codebook, quantification: dict,
-                method: str, grades: Sequence[GradeRow], per_participant: int = 3) -> list[dict]:
-    """For codes flagged for review: the uncertain participants and their most likely segments."""
-    e = estimate(segments, P, D, codebook, quantification, method)
-    index = {p: i for i, p in enumerate(e.counts.participants)}
-    by_participant: dict[str, list[int]] = {}
-    for i, seg in enumerate(segments):
-        by_participant.setdefault(seg.participant, []).append(i)
+def review_targets(e: Estimate, codebook: Codebook, grades: Sequence[GradeRow]) -> list[tuple[GradeRow, str, float]]:
+    """For each code flagged for review: its uncertain participants (0.1 < presence < 0.9, or with
+    a coded segment), each with their presence probability."""
     out = []
     for row in grades:
         if row.group != "all" or not row.review:
             continue
         j = codebook.index[row.code]
-        for pid, r in index.items():
+        for r, pid in enumerate(e.counts.participants):
             q = float(e.probability[r, j])
-            if not 0.1 < q < 0.9 and not D[by_participant[pid], j].any():
-                continue
-            best = sorted(by_participant[pid], key=lambda i: -P[i, j])[:per_participant]
-            for i in best:
-                out.append({"code": row.code, "grade": row.grade, "grade_probability": row.grade_probability,
-                            "participant": pid, "presence_probability": round(q, 3), "segment": segments[i].id,
-                            "confidence": round(float(P[i, j]), 4), "text": segments[i].text})
+            if 0.1 < q < 0.9 or e.counts.positives[r, j] > 0:
+                out.append((row, pid, q))
+    return out
+
+
+def review_rows(targets: Sequence[tuple[GradeRow, str, float]], codebook: Codebook,
+                coded: Iterable[tuple[Sequence, np.ndarray]], per_participant: int = 3) -> list[dict]:
+    """What to read for each review target: the participant's ``per_participant`` segments most
+    likely to carry the code (ties: the earlier segment), from ``coded`` (segments and
+    probabilities, transcript by transcript in study order), which is read once."""
+    wanted: dict[str, list[int]] = {}
+    for row, pid, _ in targets:
+        wanted.setdefault(pid, []).append(codebook.index[row.code])
+    best: dict[tuple[str, int], list] = {}
+    order = 0
+    for segments, P in coded:
+        for i, seg in enumerate(segments):
+            order += 1
+            for j in wanted.get(seg.participant, ()):
+                heap = best.setdefault((seg.participant, j), [])
+                entry = (float(P[i, j]), -order, seg.id, seg.text)
+                if len(heap) < per_participant:
+                    heapq.heappush(heap, entry)
+                elif entry > heap[0]:
+                    heapq.heapreplace(heap, entry)
+    out = []
+    for row, pid, q in targets:
+        for p, _, sid, text in sorted(best.get((pid, codebook.index[row.code]), []), reverse=True):
+            out.append({"code": row.code, "grade": row.grade, "grade_probability": row.grade_probability,
+                        "participant": pid, "presence_probability": round(q, 3), "segment": sid,
+                        "confidence": round(p, 4), "text": text})
     return out

@@ -20,14 +20,15 @@ from autocode.codebook import Codebook
 from autocode.config import SegmentConfig, load_config
 from autocode.errors import AutocodeError
 from autocode.grading import GradeRow, grade
-from autocode.batch import CODED, carry_over, code_batch
+from autocode.batch import CODED, carry_over
+from autocode.coding_pass import code_study, grades_of, machine_grades, write_review
 from autocode.io.atomic import output_dir, resumable_dir, write_json, write_text
 from autocode.io.codings import Span
 from autocode.io.study import Study, load_study
 from autocode.labels import project_spans
 from autocode.progress import silent
 from autocode.reports import grades as grade_report
-from autocode.reports.tables import to_csv, write_csv
+from autocode.reports.tables import to_csv
 from autocode.resources import default_model_path
 from autocode.segment import Segment, segment_all
 
@@ -114,35 +115,30 @@ def run(study_dir, out_dir, model_dir=None, *, force=False, resume=False, codebo
     with resumable_dir(out_dir, force, resume, keep=CODED, protected=[study.root, model_dir]) as tmp:
         if resume:
             carry_over(Path(out_dir), tmp)
-        segments, P, reused = code_batch(study.transcripts, model, study.codebook, seg_config, tmp, progress)
-        Y = model.decide(P, study.codebook)
-        grades = machine_grades(segments, P, Y, model, study, columns)
-        write_segments(tmp, segments, P, Y, study.codebook)
+        keep = study.coder_transcripts(coder) if coder is not None else set()
+        done = code_study(tmp, study, model, seg_config, columns, keep, model_dir.name if export else None, progress)
+        grades = machine_grades(done.tally, model, study, columns)
         write_text(tmp / "grades.csv", grade_report.grades_csv(grades))
         write_text(tmp / "grades.md", grade_report.grades_markdown(grades, f"Machine grades: {study.name}"))
-        write_review(tmp, segments, P, Y, model, study, grades)
+        write_review(tmp, done.tally, model, study, grades)
         comparison = None
         if coder is not None:
+            segments, P, Y = done.joined(len(study.codebook))
             comparison = write_comparison(tmp, study, coder, segments, P, Y, model)
             embed_agreement(tmp / "agreement", study, coder, segments, P, Y, model, seg_config, progress)
         if export == "qdpx":
-            _export_qdpx(tmp, study, segments, P, Y, model_dir, profile)
+            from autocode.io.refi import export_qdpx
+
+            export_qdpx(study, tmp / "project.qdpx", done.spans, done.confidences, profile=profile)
         write_json(tmp / "run.json", run_record(study, model_dir, model, seg_config, coder))
         files = sorted(p.name for p in tmp.iterdir())
-    return RunResult(Path(out_dir), len(segments), len(study.transcripts), grades, comparison, files, reused)
+    return RunResult(Path(out_dir), done.segments, len(study.transcripts), grades, comparison, files, done.reused)
 
 
 def _check_resumable(out: Path) -> None:
     if out.is_dir() and any(out.iterdir()) and not (out / "run.json").is_file():
         raise AutocodeError("--resume continues an earlier 'autocode run' into this folder, but it holds no "
                             "run.json; choose another --out, or --force to replace it", out)
-
-
-def _export_qdpx(folder: Path, study: Study, segments, P, Y, model_dir: Path, profile: str) -> None:
-    from autocode.io.refi import export_qdpx, machine_coding
-
-    spans, confidences = machine_coding(segments, P, Y, study.codebook, model_dir.name)
-    export_qdpx(study, folder / "project.qdpx", spans, confidences, profile=profile)
 
 
 def resolve_model(model_dir, codebook: Codebook) -> tuple[Path, Model]:
@@ -157,51 +153,6 @@ def resolve_model(model_dir, codebook: Codebook) -> tuple[Path, Model]:
     return model_dir, load_model(model_dir, codebook)
 
 
-def machine_grades(segments, P, Y, model: Model, study: Study, by: Sequence[str]) -> list[GradeRow]:
-    """Grades of machine coding: from the model's participant-level estimator when it has one
-    (with intervals and review flags), else by counting runs as for human coding."""
-    config = study.config.grading
-    quantification = model.meta.get("quantification")
-    if not quantification:
-        return grade(segments, Y, study.codebook, config, study.participants, by)
-    from autocode.machine_grades import grade_estimated
-
-    return grade_estimated(segments, P, Y, study.codebook, quantification, config.estimator, config,
-                           study.participants, by, config.review_below)
-
-
-def write_review(folder: Path, segments, P, Y, model: Model, study: Study, grades: Sequence[GradeRow]) -> None:
-    """review.csv: for each code whose machine grade is uncertain, what a person should read."""
-    quantification = model.meta.get("quantification")
-    if not quantification:
-        return
-    from autocode.machine_grades import review_rows
-
-    rows = review_rows(segments, P, Y, study.codebook, quantification, study.config.grading.estimator, grades)
-    columns = ["code", "grade", "grade_probability", "participant", "presence_probability", "segment", "confidence", "text"]
-    write_text(folder / "review.csv", to_csv(rows, columns))
-
-
-def write_segments(folder: Path, segments: Sequence[Segment], P: np.ndarray, Y: np.ndarray, codebook: Codebook) -> None:
-    """segments.jsonl and segments.csv, a line at a time (the folder is swapped in whole)."""
-    columns = ["id", "transcript", "participant", "speaker", "turn", "start", "end", "text", "codes", "confidence"]
-    with open(folder / "segments.jsonl", "w", encoding="utf-8", newline="\n") as lines, \
-            open(folder / "segments.csv", "w", encoding="utf-8", newline="") as table:
-
-        def rows():
-            for i, seg in enumerate(segments):
-                codes = [c for j, c in enumerate(codebook.ids) if Y[i, j]]
-                confidence = {c: round(float(P[i, codebook.index[c]]), 4) for c in codes}
-                record = {"id": seg.id, "transcript": seg.transcript, "participant": seg.participant,
-                          "speaker": seg.speaker, "turn": seg.turn, "start": seg.start, "end": seg.end,
-                          "text": seg.text, "codes": codes, "confidence": confidence}
-                lines.write(json.dumps(record, ensure_ascii=False) + "\n")
-                yield {**record, "codes": ";".join(codes),
-                       "confidence": ";".join(f"{c}={p:.4f}" for c, p in confidence.items())}
-
-        write_csv(table, rows(), columns)
-
-
 def write_comparison(folder: Path, study: Study, coder: str, segments: Sequence[Segment], P: np.ndarray,
                      Y: np.ndarray, model: Model) -> dict:
     scope = study.coder_transcripts(coder)
@@ -210,7 +161,7 @@ def write_comparison(folder: Path, study: Study, coder: str, segments: Sequence[
     Yh = project_spans(scoped, study.codings[coder], study.codebook, study.config.projection)
     Ym = Y[keep]
     human = grade(scoped, Yh, study.codebook, study.config.grading, study.participants)
-    machine = machine_grades(scoped, P[keep], Ym, model, study, ())
+    machine = grades_of(scoped, P[keep], Ym, model, study, ())
     per_code = agreement.per_code(Yh, Ym, study.codebook)
     summary = agreement.summarise(per_code, study.codebook, Yh, Ym)
     rows = grade_report.comparison_rows(human, machine, per_code)

@@ -38,7 +38,7 @@ import numpy as np
 
 from autocode.agreement import cohen_kappa
 from autocode.codebook import Codebook
-from autocode.grading import count_occurrences
+from autocode.grading import Tally
 
 METHODS = ("cc", "min_evidence", "pcc", "adjusted", "likelihood")
 GRIDS = {"min_evidence": np.arange(1, 7), "pcc": np.round(np.arange(0.25, 6.01, 0.25), 2),
@@ -98,18 +98,19 @@ class Counts:
 
 
 def participant_counts(segments: Sequence, P: np.ndarray, D: np.ndarray) -> Counts:
-    runs = count_occurrences(segments, D)
-    pids = list(runs)
-    index = {p: i for i, p in enumerate(pids)}
-    positives = np.zeros((len(pids), D.shape[1]))
-    expected = np.zeros((len(pids), D.shape[1]))
-    n = np.zeros((len(pids), 1))
-    for i, seg in enumerate(segments):
-        r = index[seg.participant]
-        positives[r] += D[i]
-        expected[r] += P[i]
-        n[r] += 1
-    return Counts(pids, np.array([runs[p] for p in pids]), positives, expected, n)
+    return counts_of(Tally(D.shape[1]).add(segments, D, P))
+
+
+def counts_of(tally: Tally) -> Counts:
+    """The estimators' inputs from a tally built with probabilities."""
+    pids, n = list(tally.runs), tally.n_codes
+    zero = np.zeros(n)
+
+    def matrix(table: dict) -> np.ndarray:
+        return np.array([table.get(p, zero) for p in pids], dtype=float).reshape(len(pids), n)
+
+    return Counts(pids, np.array([tally.runs[p] for p in pids]).reshape(len(pids), n), matrix(tally.positives),
+                  matrix(tally.expected), np.array([[tally.segments[p]] for p in pids], dtype=float).reshape(-1, 1))
 
 
 # -- the estimator ----------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
@@ -42,7 +43,7 @@ _GENERIC = re.compile(r"^(a|r|resp|respondent|participant|interviewee|speaker|un
 INTERVIEW, FOCUS_GROUP = "interview", "focus group"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Turn:
     index: int
     speaker: str
@@ -128,7 +129,7 @@ def _candidates(text: str) -> list[tuple[int, int, int, str, str | None]]:
     for line in text.split("\n"):
         match = _LINE.match(line)
         if match:
-            label = (match.group("md") or match.group("br") or match.group("pl")).strip()
+            label = sys.intern((match.group("md") or match.group("br") or match.group("pl")).strip())  # one copy per speaker
             ts = match.group("ts") or match.group("ts2")
             if len(label.split()) <= 5:
                 found.append((pos, pos + len(line), pos + match.end(), label, ts))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import math
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 
 def fmt(value) -> str:
@@ -16,12 +16,18 @@ def fmt(value) -> str:
     return str(value)
 
 
-def write_csv(fh, rows: Iterable[dict], columns: Sequence[str]) -> None:
-    """Write ``rows`` as CSV to an open text file, a row at a time."""
+def csv_writer(fh, columns: Sequence[str]) -> Callable[[dict], None]:
+    """Write the header to an open text file; return a function that writes one row."""
     writer = csv.writer(fh, lineterminator="\n")
     writer.writerow(columns)
+    return lambda row: writer.writerow([fmt(row.get(c)) for c in columns])
+
+
+def write_csv(fh, rows: Iterable[dict], columns: Sequence[str]) -> None:
+    """Write ``rows`` as CSV to an open text file, a row at a time."""
+    write_row = csv_writer(fh, columns)
     for row in rows:
-        writer.writerow([fmt(row.get(c)) for c in columns])
+        write_row(row)
 
 
 def to_csv(rows: Iterable[dict], columns: Sequence[str]) -> str:
