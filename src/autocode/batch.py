@@ -34,7 +34,7 @@ from autocode.segment import Segment, segment_transcript
 
 CODED = "coded"
 DECIMALS = 6  # probabilities are kept to this many decimals (far finer than any threshold)
-GROUP_SEGMENTS = 512  # segments coded together: enough for full encoder batches, few enough to stay small
+GROUP_SEGMENTS = 2048  # segments coded together: enough for well-filled, length-sorted encoder batches, few enough to stay small
 
 
 def _digest(value) -> str:

@@ -70,6 +70,23 @@ def load_encoder(base: str | None, device=None):
     return tokenizer, model.to(pick_device(device))
 
 
+def load_for_inference(base: str | None, device=None):
+    """(tokenizer, model) for coding only. A BERT-family folder runs on
+    :mod:`autocode.classifiers.bert`, which spares the import of transformers (about 2 s);
+    any other encoder, or one that module cannot read, loads as :func:`load_encoder` does."""
+    from autocode.classifiers import bert
+
+    path = resolve_base(base)
+    if bert.supported(path):
+        try:
+            return bert.FastTokenizer(path), bert.BertEncoder.load(path).to(pick_device(device))
+        except OSError as exc:
+            raise AutocodeError(f"cannot load the encoder ({str(exc).splitlines()[0]})", path) from None
+        except (RuntimeError, ValueError, KeyError, TypeError, AttributeError):
+            pass  # an unusual BERT (other parameter names or settings): transformers reads it
+    return load_encoder(path, device)
+
+
 def tokenize(tokenizer, items: Sequence[Item], max_length: int):
     """Tokenise strings or (text, context) pairs; the context is truncated first."""
     if items and isinstance(items[0], tuple):

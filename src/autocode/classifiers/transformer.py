@@ -30,7 +30,9 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from autocode.classifiers.encoder import PACKAGED, Item, length_batches, load_encoder, mean_pool, pick_device, tokenize
+from autocode.classifiers.bert import BertEncoder, from_transformers
+from autocode.classifiers.encoder import (PACKAGED, Item, length_batches, load_encoder, load_for_inference, mean_pool,
+                                         pick_device, tokenize)
 from autocode.errors import AutocodeError
 
 PARAMS_FILE = "transformer.json"
@@ -148,7 +150,7 @@ class TransformerClassifier:
     def fit(self, texts: Sequence[Item], Y: np.ndarray, groups: Sequence[str] | None = None,
             progress=None) -> "TransformerClassifier":
         _seed(self.seed)
-        self.qnet_ = None
+        self.infer_ = None
         Y = np.asarray(Y, dtype=np.float32)
         texts = list(texts)
         train, val = grouped_split(len(texts), groups, self.val_fraction, self.seed)
@@ -178,7 +180,7 @@ class TransformerClassifier:
                     break
         if best_state is not None:
             self.net_.load_state_dict(best_state)
-        self.qnet_ = None
+        self.infer_ = None
         self.validation_ = None
         if val.any():
             P = self.predict_proba([texts[i] for i in np.flatnonzero(val)])
@@ -234,12 +236,18 @@ class TransformerClassifier:
         return self._proba(self._inference_net(), list(texts))
 
     def _inference_net(self) -> torch.nn.Module:
-        """``net_``, or its int8 copy (made once) when quantising on the CPU."""
-        if self.quantize != "int8" or self._dev().type != "cpu":
-            return self.net_
-        if getattr(self, "qnet_", None) is None:
-            self.qnet_ = quantize_int8(self.net_)
-        return self.qnet_
+        """The network that codes, made once after fitting or loading: ``net_`` with a BERT
+        encoder on :mod:`autocode.classifiers.bert` (as a loaded model has it), quantised to int8
+        when so set and on the CPU. Fitted and loaded models thus predict identically."""
+        if getattr(self, "infer_", None) is None:
+            net = self.net_
+            if not isinstance(net.encoder, BertEncoder) and (fast := from_transformers(net.encoder)) is not None:
+                net = _Net(fast, net.head.out_features, self.dropout).to(next(fast.parameters()).device)
+                net.head.load_state_dict(self.net_.head.state_dict())
+            if self.quantize == "int8" and self._dev().type == "cpu":
+                net = quantize_int8(net)
+            self.infer_ = net.eval()
+        return self.infer_
 
     def _proba(self, net, texts: list) -> np.ndarray:
         out = np.zeros((len(texts), net.head.out_features))
@@ -271,7 +279,7 @@ class TransformerClassifier:
             params["quantize"] = params.get("quantize") if quantize is _AS_SAVED else quantize
             self = cls(**{**params, "base": str(directory)})
             self.base = params.get("base")
-            self.tokenizer_, encoder = load_encoder(str(directory), None)
+            self.tokenizer_, encoder = load_for_inference(str(directory), None)
             head = load_file(str(directory / HEAD_FILE))
         except (OSError, KeyError, ValueError, TypeError) as exc:
             raise AutocodeError(f"transformer weights cannot be read ({exc}); retrain the model", directory) from None

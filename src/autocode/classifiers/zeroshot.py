@@ -16,7 +16,7 @@ from typing import Sequence
 
 import numpy as np
 
-from autocode.classifiers.encoder import PACKAGED, Item, embed, load_encoder, resolve_base
+from autocode.classifiers.encoder import PACKAGED, Item, embed, load_for_inference, resolve_base
 from autocode.classifiers.linear import fit_one_vs_rest, sigmoid_scores, text_only
 from autocode.errors import AutocodeError
 
@@ -51,7 +51,7 @@ class _Embedder:
 
     def _encoder(self):
         if not hasattr(self, "_loaded"):
-            self._loaded = load_encoder(self.base, self.device)
+            self._loaded = load_for_inference(self.base, self.device)
         return self._loaded
 
     def _embed(self, items: Sequence[Item]) -> np.ndarray:
