@@ -122,3 +122,17 @@ def test_the_output_does_not_depend_on_the_group_size(mini, mini_model, tmp_path
         (tmp_path / "small" / "coded" / name).unlink()
     resumed = pipeline.run(mini, tmp_path / "small", mini_model, export="qdpx", resume=True)
     assert resumed.reused == 3 and snapshot(tmp_path / "small") == snapshot(tmp_path / "whole")
+
+
+def test_the_zero_shot_embedding_cache_is_bounded(monkeypatch):
+    from autocode.classifiers import zeroshot
+    from tests.tiny_models import tiny_bert
+
+    clf = zeroshot.ZeroShotClassifier([["the ward beds"], ["budget cost savings"]], base=tiny_bert()).fit()
+    texts = ["the ward was full", "budget cut", "coffee", "we talked", "the ward was full"]
+    expected = clf.predict_proba(texts)
+    monkeypatch.setattr(zeroshot, "CACHE_ENTRIES", 2)
+    monkeypatch.setattr(zeroshot, "_CACHE", type(zeroshot._CACHE)())
+    np.testing.assert_array_equal(clf.predict_proba(texts), expected)
+    assert len(zeroshot._CACHE) == 2
+    assert [text for _, text in zeroshot._CACHE] == ["coffee", "we talked"]  # the most recently used stay

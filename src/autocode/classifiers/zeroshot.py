@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import OrderedDict
 from pathlib import Path
 from typing import Sequence
 
@@ -20,7 +21,8 @@ from autocode.classifiers.encoder import PACKAGED, Item, embed, load_for_inferen
 from autocode.classifiers.linear import fit_one_vs_rest, sigmoid_scores, text_only
 from autocode.errors import AutocodeError
 
-_CACHE: dict[tuple, np.ndarray] = {}
+CACHE_ENTRIES = 20_000  # embeddings kept for reuse (about 30 MB at 384 dimensions), least recently used dropped
+_CACHE: OrderedDict[tuple, np.ndarray] = OrderedDict()
 
 
 def code_descriptions(codebook) -> list[list[str]]:
@@ -57,13 +59,17 @@ class _Embedder:
     def _embed(self, items: Sequence[Item]) -> np.ndarray:
         items = list(items)
         key = (resolve_base(self.base), self.max_length)
-        missing = [x for x in dict.fromkeys(items) if (key, x) not in _CACHE]
+        found = {x: _CACHE.pop((key, x)) for x in dict.fromkeys(items) if (key, x) in _CACHE}
+        missing = [x for x in dict.fromkeys(items) if x not in found]
         if missing:
             tokenizer, model = self._encoder()
-            for item, vector in zip(missing, embed(tokenizer, model, missing, self.max_length, self.batch_size)):
-                _CACHE[(key, item)] = vector
+            found.update(zip(missing, embed(tokenizer, model, missing, self.max_length, self.batch_size)))
+        for x, vector in found.items():  # most recently used last
+            _CACHE[(key, x)] = vector
+        while len(_CACHE) > CACHE_ENTRIES:
+            _CACHE.popitem(last=False)
         dim = self._encoder()[1].config.hidden_size if not items else None
-        return np.array([_CACHE[(key, x)] for x in items]) if items else np.zeros((0, dim), dtype=np.float32)
+        return np.array([found[x] for x in items]) if items else np.zeros((0, dim), dtype=np.float32)
 
     def _check_encoder(self, directory: Path) -> None:
         expected = getattr(self, "encoder_sha256_", "")
