@@ -263,7 +263,7 @@ def main() -> None:
     ap.add_argument("--docs", type=Path, default=ROOT / "docs")
     ap.add_argument("--repeats", type=int, default=3, help="repeats of the 1x transformer run and the bare pass")
     ap.add_argument("--heavy-scales", default="1,4,16,64", help="scales for zero-shot and the transformer")
-    ap.add_argument("--zeroshot-distinct", default="", help="scales (e.g. 4) at which to run zero-shot on copies "
+    ap.add_argument("--zeroshot-distinct", default="4,64", help="scales (e.g. 4) at which to run zero-shot on copies "
                     "made distinct sentence by sentence (zero-shot caches embeddings by text)")
     ap.add_argument("--load-scale", type=int, default=20, help="copies for the load test (distinct texts; 20 = 520 "
                     "transcripts; 0 skips it)")
