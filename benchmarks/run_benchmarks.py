@@ -16,7 +16,7 @@ in a fresh subprocess under ``/usr/bin/time -f "%e %M"`` (wall seconds, peak RSS
 Writes docs/benchmarks.md, docs/benchmarks.json and docs/benchmarks.png (needs the ``bench``
 extra: ``.venv/bin/pip install -e ".[bench]"``).
 
-    .venv/bin/python benchmarks/run_benchmarks.py            # everything (about 35 min on 2 cores)
+    .venv/bin/python benchmarks/run_benchmarks.py            # everything (about 40 min on 2 cores)
     .venv/bin/python benchmarks/run_benchmarks.py --quick    # TF-IDF to 16x, no 64x
 
 Options: ``--work DIR`` keeps the scratch folder (default /tmp/autocode-bench);
