@@ -153,7 +153,6 @@ class FastTokenizer:
         if self.pad_id is None:
             raise ValueError(f"the tokenizer has no padding token {pad!r}")
         self.pad_token = pad
-        self.model_max_length = min(int(config.get("model_max_length", 512)), 10**6)
 
     def __call__(self, first: Sequence[str], second: Sequence[str] | None = None, truncation=True,
                  max_length: int = 512, padding=True, return_tensors="pt") -> "Encoding":
