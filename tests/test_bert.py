@@ -100,3 +100,17 @@ def test_a_loaded_model_saves_the_files_it_was_loaded_from(setting, tmp_path):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
     np.testing.assert_array_equal(TransformerClassifier.load(tmp_path / "b").predict_proba(texts),
                                   loaded.predict_proba(texts))
+
+
+@pytest.mark.parametrize("kind", ["autocode", "transformers"])
+def test_a_text_longer_than_max_length_keeps_a_piece_of_its_context(kind):
+    from autocode.classifiers.encoder import tokenize
+
+    folder = tiny_bert()
+    tokenizer = bert.FastTokenizer(folder) if kind == "autocode" else hf(folder)[0]
+    items = [("the ward was full " * 40, "what about beds"), ("we talked", "how do you work them")]
+    enc = tokenize(tokenizer, items, 32)  # the first text alone is about 160 tokens
+    assert enc["input_ids"].shape == (2, 32)
+    assert enc["token_type_ids"][0].sum() >= 1 and enc["attention_mask"][0].all()  # context kept, text cut
+    whole = tokenize(tokenizer, items[1:], 32)
+    assert torch.equal(enc["input_ids"][1, : whole["input_ids"].shape[1]], whole["input_ids"][0])

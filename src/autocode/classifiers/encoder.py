@@ -91,9 +91,26 @@ def tokenize(tokenizer, items: Sequence[Item], max_length: int):
     """Tokenise strings or (text, context) pairs; the context is truncated first."""
     if items and isinstance(items[0], tuple):
         first, second = [a for a, _ in items], [b for _, b in items]
-        return tokenizer(first, second, truncation="only_second", max_length=max_length, padding=True,
-                         return_tensors="pt")
+        try:
+            return tokenizer(first, second, truncation="only_second", max_length=max_length, padding=True,
+                             return_tensors="pt")
+        except Exception:  # tokenizers' "Truncation error": a text alone is longer than max_length
+            first = [_shortened(tokenizer, text, max_length - 4) for text in first]
+            return tokenizer(first, second, truncation="only_second", max_length=max_length, padding=True,
+                             return_tensors="pt")
     return tokenizer(list(items), truncation=True, max_length=max_length, padding=True, return_tensors="pt")
+
+
+def _shortened(tokenizer, text: str, budget: int) -> str:
+    """``text`` cut (at a character) to at most ``budget`` tokens, leaving its context a token."""
+    def tokens(t: str) -> int:
+        return len(tokenizer([t], truncation=True, max_length=10**6)["input_ids"][0]) - 2  # less [CLS], [SEP]
+
+    n = tokens(text)
+    while n > budget and len(text) > 1:
+        text = text[: max(1, int(len(text) * budget / n * 0.95))]
+        n = tokens(text)
+    return text
 
 
 def length_batches(items: Sequence[Item], batch_size: int) -> list[np.ndarray]:
