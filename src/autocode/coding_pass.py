@@ -120,11 +120,10 @@ def add_to_tally(tally: Tally, segments: Sequence[Segment], P: np.ndarray, Y: np
         tally.add(segments, Y)
 
 
-def machine_grades(tally: Tally, model: Model, study: Study, by: Sequence[str]) -> list[GradeRow]:
-    """Grades of machine coding: from the model's participant-level estimator when it has one
-    (with intervals and review flags), else by counting runs as for human coding."""
+def machine_grades(tally: Tally, estimate, study: Study, by: Sequence[str]) -> list[GradeRow]:
+    """Grades of machine coding: from the model's participant-level ``estimate`` when it has one
+    (with intervals and review flags; see :func:`estimate_of`), else by counting runs as for human coding."""
     config = study.config.grading
-    estimate = _estimate(tally, model, study)
     if estimate is None:
         return grade_tally(tally, study.codebook, config, study.participants, by)
     from autocode.machine_grades import grade_from_estimate
@@ -137,10 +136,12 @@ def grades_of(segments: Sequence[Segment], P: np.ndarray, Y: np.ndarray, model: 
     """:func:`machine_grades` of a coding held in memory."""
     tally = tally_for(study.codebook, study.participants, by)
     add_to_tally(tally, segments, P, Y, model, study.codebook)
-    return machine_grades(tally, model, study, by)
+    return machine_grades(tally, estimate_of(tally, model, study), study, by)
 
 
-def _estimate(tally: Tally, model: Model, study: Study):
+def estimate_of(tally: Tally, model: Model, study: Study):
+    """The participant-level estimate (:class:`autocode.machine_grades.Estimate`) of a tallied
+    machine coding, or None for a model without an estimator."""
     quantification = model.meta.get("quantification")
     if not quantification:
         return None
@@ -150,10 +151,9 @@ def _estimate(tally: Tally, model: Model, study: Study):
     return estimate_counts(counts_of(tally), study.codebook, quantification, study.config.grading.estimator)
 
 
-def write_review(folder: Path, tally: Tally, model: Model, study: Study, grades: Sequence[GradeRow]) -> None:
-    """review.csv: for each code whose machine grade is uncertain, what a person should read
-    (re-reading from ``coded/`` the transcripts of the participants it names)."""
-    estimate = _estimate(tally, model, study)
+def write_review(folder: Path, tally: Tally, estimate, study: Study, grades: Sequence[GradeRow]) -> None:
+    """review.csv, for a model with an estimator: for each code whose machine grade is uncertain,
+    what a person should read (re-reading from ``coded/`` the transcripts of the participants it names)."""
     if estimate is None:
         return
     from autocode.machine_grades import review_rows, review_targets

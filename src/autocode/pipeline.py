@@ -21,7 +21,7 @@ from autocode.config import SegmentConfig, load_config
 from autocode.errors import AutocodeError
 from autocode.grading import GradeRow, grade
 from autocode.batch import CODED, carry_over
-from autocode.coding_pass import code_study, grades_of, machine_grades, write_review
+from autocode.coding_pass import code_study, estimate_of, grades_of, machine_grades, write_review
 from autocode.io.atomic import output_dir, resumable_dir, write_json, write_text
 from autocode.io.codings import Span
 from autocode.io.study import Study, load_study
@@ -117,10 +117,11 @@ def run(study_dir, out_dir, model_dir=None, *, force=False, resume=False, codebo
             carry_over(Path(out_dir), tmp)
         keep = study.coder_transcripts(coder) if coder is not None else set()
         done = code_study(tmp, study, model, seg_config, columns, keep, model_dir.name if export else None, progress)
-        grades = machine_grades(done.tally, model, study, columns)
+        estimate = estimate_of(done.tally, model, study)  # once: grades and the review list share it
+        grades = machine_grades(done.tally, estimate, study, columns)
         write_text(tmp / "grades.csv", grade_report.grades_csv(grades))
         write_text(tmp / "grades.md", grade_report.grades_markdown(grades, f"Machine grades: {study.name}"))
-        write_review(tmp, done.tally, model, study, grades)
+        write_review(tmp, done.tally, estimate, study, grades)
         comparison = None
         if coder is not None:
             segments, P, Y = done.joined(len(study.codebook))
