@@ -24,7 +24,7 @@ from typing import Iterator
 import numpy as np
 
 from autocode import __version__
-from autocode.classifiers.base import Model, model_inputs
+from autocode.classifiers.base import Model
 from autocode.codebook import Codebook
 from autocode.config import SegmentConfig
 from autocode.io.atomic import write_text
@@ -155,7 +155,4 @@ def _load(path: Path) -> tuple[dict, list[Segment], np.ndarray]:
 
 
 def _predict(model: Model, segments: list[Segment], codebook: Codebook) -> np.ndarray:
-    if not segments:
-        return np.zeros((0, len(codebook)))
-    P = codebook.closure_max(model.predict_proba(model_inputs(model.classifier, segments)))
-    return np.round(P, DECIMALS)
+    return np.round(model.scores(segments, codebook), DECIMALS)

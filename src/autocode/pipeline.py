@@ -15,7 +15,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from autocode import __version__, agreement
-from autocode.classifiers.base import Model, load_model, model_inputs
+from autocode.classifiers.base import Model, load_model
 from autocode.codebook import Codebook
 from autocode.config import SegmentConfig, load_config
 from autocode.errors import AutocodeError
@@ -75,9 +75,9 @@ def segments_for(study: Study, config: SegmentConfig, only: set[str] | None = No
 
 def predict(model: Model, segments: Sequence[Segment], codebook: Codebook, progress: Progress = silent,
             batch: int = 256) -> tuple[np.ndarray, np.ndarray]:
-    texts = model_inputs(model.classifier, segments)
-    parts = [model.predict_proba(texts[i : i + batch]) for i in progress(range(0, len(texts), batch), description="coding")]
-    P = codebook.closure_max(np.vstack(parts) if parts else np.zeros((0, len(codebook))))
+    parts = [model.scores(segments[i : i + batch], codebook)
+             for i in progress(range(0, len(segments), batch), description="coding")]
+    P = np.vstack(parts) if parts else np.zeros((0, len(codebook)))
     return P, model.decide(P, codebook)
 
 

@@ -107,6 +107,13 @@ class Model:
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         return self.classifier.predict_proba(texts)
 
+    def scores(self, segments: Sequence, codebook: Codebook) -> np.ndarray:
+        """Probabilities of ``segments`` in codebook order, closed up the hierarchy (a code at
+        least as likely as the likeliest code below it), as every coding path uses them."""
+        if not len(segments):
+            return np.zeros((0, len(codebook)))
+        return codebook.closure_max(self.predict_proba(model_inputs(self.classifier, segments)))
+
     def decide(self, P: np.ndarray, codebook: Codebook) -> np.ndarray:
         return decide(P, self.thresholds, codebook)
 
