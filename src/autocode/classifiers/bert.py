@@ -145,7 +145,7 @@ class FastTokenizer:
 
         self.source = Path(folder)
         self.tokenizer = Tokenizer.from_file(str(self.source / TOKENIZER))
-        config_path = Path(folder) / "tokenizer_config.json"
+        config_path = self.source / "tokenizer_config.json"
         config = json.loads(config_path.read_text(encoding="utf-8")) if config_path.is_file() else {}
         pad = config.get("pad_token", "[PAD]")
         pad = pad.get("content", "[PAD]") if isinstance(pad, dict) else pad
@@ -164,7 +164,6 @@ class FastTokenizer:
         return Encoding({name: torch.tensor([getattr(e, attr) for e in encoded], dtype=torch.long)
                          for name, attr in (("input_ids", "ids"), ("token_type_ids", "type_ids"),
                                             ("attention_mask", "attention_mask"))})
-
 
     def save_pretrained(self, directory: str | Path) -> None:
         _copy(self.source, directory, (TOKENIZER, "tokenizer_config.json", "special_tokens_map.json", "vocab.txt"))

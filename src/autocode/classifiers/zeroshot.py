@@ -59,8 +59,9 @@ class _Embedder:
     def _embed(self, items: Sequence[Item]) -> np.ndarray:
         items = list(items)
         key = (resolve_base(self.base), self.max_length)
-        found = {x: _CACHE.pop((key, x)) for x in dict.fromkeys(items) if (key, x) in _CACHE}
-        missing = [x for x in dict.fromkeys(items) if x not in found]
+        unique = dict.fromkeys(items)
+        found = {x: _CACHE.pop((key, x)) for x in unique if (key, x) in _CACHE}
+        missing = [x for x in unique if x not in found]
         if missing:
             tokenizer, model = self._encoder()
             found.update(zip(missing, embed(tokenizer, model, missing, self.max_length, self.batch_size)))
