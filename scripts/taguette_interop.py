@@ -401,12 +401,18 @@ def taguette_to_autocode(client: Client, ac: str, work: Path, exports: dict, rep
                  f"Taguette held 1 document and {len(marks)} highlights")
 
 
-def import_taguette_qdc(ac: str, work: Path, exports: dict, tags: list[str], report: Report) -> None:
-    qdc = work / "codebook.qdc"
-    qdc.write_bytes(exports["codebook.qdc"])
-    summary, book = imported(ac, qdc, work / "from_taguette")
+def import_export(ac: str, work: Path, exports: dict, name: str, study: str, report: Report) -> tuple[dict, list]:
+    """Save one of Taguette's exports, import it with autocode into ``work/study``; the codebook
+    and its codes, flat."""
+    path = work / name
+    path.write_bytes(exports[name])
+    summary, book = imported(ac, path, work / study)
     report.note(summary.splitlines()[0])
-    got = flat_codes(book)
+    return book, flat_codes(book)
+
+
+def import_taguette_qdc(ac: str, work: Path, exports: dict, tags: list[str], report: Report) -> None:
+    book, got = import_export(ac, work, exports, "codebook.qdc", "from_taguette", report)
     report.check([c["label"] for c in got] == tags and all("children" not in c for c in book["codes"]),
                  "autocode imports every code of Taguette's .qdc, flat", f"{len(got)} codes")
     report.check(all(c["definition"] == NO_DEFINITION for c in got),
@@ -414,11 +420,7 @@ def import_taguette_qdc(ac: str, work: Path, exports: dict, tags: list[str], rep
 
 
 def import_taguette_csv(ac: str, work: Path, exports: dict, rows: list[dict], report: Report) -> None:
-    path = work / "codebook.csv"
-    path.write_bytes(exports["codebook.csv"])
-    summary, book = imported(ac, path, work / "from_taguette_csv")
-    report.note(summary.splitlines()[0])
-    got = flat_codes(book)
+    book, got = import_export(ac, work, exports, "codebook.csv", "from_taguette_csv", report)
     report.check([(c["label"], c["definition"]) for c in got] == [(r["tag"], r["description"]) for r in rows]
                  and all("children" not in c for c in book["codes"]),
                  "autocode imports Taguette's codebook.csv: every tag, its description as the definition",
