@@ -157,6 +157,7 @@ BARE_PASS = """
 import json, sys, time
 import numpy as np
 study_dir, model_dir = sys.argv[1], sys.argv[2]
+ROWS, TOKENS = int(sys.argv[3]), int(sys.argv[4])
 from autocode.pipeline import open_study, segments_for
 from autocode.config import SegmentConfig
 study = open_study(study_dir)
@@ -170,14 +171,17 @@ t0 = time.perf_counter()
 tok = AutoTokenizer.from_pretrained(model_dir)
 model = AutoModel.from_pretrained(model_dir).eval()
 t_load = time.perf_counter() - t0
-lengths = np.array([len(t) for t in texts])
-order = np.argsort(-lengths, kind="stable")
+max_length = params.get("max_length", 128)
 t0 = time.perf_counter()
+ids = tok(texts, truncation=True, max_length=max_length)["input_ids"]  # tokenised once, unpadded
+order = np.argsort([-len(x) for x in ids], kind="stable")
 with torch.inference_mode():
-    for i in range(0, len(order), 64):
-        batch = [texts[j] for j in order[i:i + 64]]
-        enc = tok(batch, truncation=True, max_length=params.get("max_length", 128), padding=True, return_tensors="pt")
-        model(**enc).last_hidden_state
+    start = 0
+    while start < len(order):  # longest first, at most ROWS rows and TOKENS padded tokens a batch
+        rows = max(1, min(ROWS, TOKENS // len(ids[order[start]])))
+        batch = tok.pad({"input_ids": [ids[j] for j in order[start:start + rows]]}, return_tensors="pt")
+        model(**batch).last_hidden_state
+        start += rows
 t_fwd = time.perf_counter() - t0
 print(json.dumps({"segments": len(texts), "load_s": t_load, "forward_s": t_fwd,
                   "threads": torch.get_num_threads()}))
@@ -208,13 +212,27 @@ def imports_torch(args: list[str], work: Path, name: str) -> dict:
             "spacy": loaded("spacy"), "pandas": loaded("pandas"), "modules_imported": len(mods)}
 
 
-def bare_pass(name: str, study: Path, work: Path, reuse: bool) -> dict:
+# batchings tried for the bare pass, (rows, padded tokens) per batch at most; the fastest is "the limit"
+BARE_BATCHINGS = [(64, 10**9), (64, 512), (64, 1024), (64, 2048), (16, 1024), (10**9, 1024)]
+
+
+def bare_sweep(study: Path, work: Path, reuse: bool) -> tuple[list[dict], tuple[int, int]]:
+    """One bare pass per batching in BARE_BATCHINGS; returns them and the fastest batching."""
+    sweep = [{"rows": rows, "tokens": tokens, **bare_pass(f"bare_sweep_{rows}_{tokens}", study, work, reuse,
+                                                          (rows, tokens))}
+             for rows, tokens in BARE_BATCHINGS]
+    best = min(sweep, key=lambda b: b["forward_s"])
+    return sweep, (best["rows"], best["tokens"])
+
+
+def bare_pass(name: str, study: Path, work: Path, reuse: bool, batching: tuple[int, int]) -> dict:
     out_file = work / f"{name}.json"
     if not (reuse and out_file.exists()):
         print(f"[bench] {name}: bare forward pass", flush=True)
         tfile = work / f"{name}.time"
         proc = subprocess.run(["/usr/bin/time", "-f", "%e %M", "-o", str(tfile), PY, "-c", BARE_PASS,
-                               str(study), str(TRANSFORMER_MODEL)], capture_output=True, text=True, cwd=ROOT)
+                               str(study), str(TRANSFORMER_MODEL), *map(str, batching)],
+                              capture_output=True, text=True, cwd=ROOT)
         if proc.returncode != 0:
             raise SystemExit(f"[bench] {name} failed:\n{proc.stderr[-2000:]}")
         bare = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -323,19 +341,22 @@ def main() -> None:
 
     # the bare forward pass over the 1x transformer run's segments; with --repeats N, the 1x transformer
     # run and the bare pass are each done N times (alternating) and the ratio is of the medians
-    bare = bare_pass("bare_pass", studies[1], work, a.reuse)
+    sweep, batching = bare_sweep(studies[1], work, a.reuse)
+    bare = next(b for b in sweep if (b["rows"], b["tokens"]) == batching)
     runs_1x = [next(r["wall_s"] for r in results["runs"] if r["model"] == "transformer" and r["scale"] == 1)]
     bares = [bare]
     for i in range(1, a.repeats):
         runs_1x.append(timed(f"run_transformer_1x_r{i}", [AUTOCODE, "run", studies[1], "--out",
                                                           work / "out_transformer_1x", "--force", "--model",
                                                           TRANSFORMER_MODEL], work, reuse=a.reuse)["wall_s"])
-        bares.append(bare_pass(f"bare_pass_r{i}", studies[1], work, a.reuse))
+        bares.append(bare_pass(f"bare_pass_r{i}", studies[1], work, a.reuse, batching))
     fwd = statistics.median(b["forward_s"] for b in bares)
     proc = statistics.median(b["process_wall_s"] for b in bares)
     run_wall = statistics.median(runs_1x)
     load = results["startup"]["load_transformer"]["wall_s"]
+    results["bare_batching_sweep"] = sweep
     results["bare_forward_pass"] = {**bare, "forward_s": fwd, "process_wall_s": proc,
+                                    "batching": {"rows": batching[0], "tokens": batching[1]},
                                     "repeats": [{k: b[k] for k in ("forward_s", "load_s", "process_wall_s")}
                                                 for b in bares]}
     results["transformer_1x_run_walls"] = runs_1x
@@ -346,7 +367,7 @@ def main() -> None:
 
     int8_run(results, studies[1], work, a.reuse, fwd)
     if 4 in heavy_scales:  # the same comparison where start-up weighs less
-        bare4 = bare_pass("bare_pass_4x", studies[4], work, a.reuse)
+        bare4 = bare_pass("bare_pass_4x", studies[4], work, a.reuse, batching)
         run4 = next(r["wall_s"] for r in results["runs"] if r["model"] == "transformer" and r["scale"] == 4)
         results["bare_forward_pass_4x"] = {**bare4, "overhead_ratio": round(run4 / bare4["forward_s"], 2),
                                            "overhead_ratio_process": round(run4 / bare4["process_wall_s"], 2)}
@@ -562,10 +583,16 @@ def markdown(res: dict) -> str:
     fwds = ", ".join(f"{x['forward_s']:.2f}" for x in b["repeats"])
     L += ["", "## The limit: a bare forward pass of the same encoder", "",
           f"The trained transformer's encoder weights (AutoModel + AutoTokenizer from its folder), over the same "
-          f"{b['segments']} segments as the 1x run (`segments_for` with the model's segment config), length-sorted "
-          f"batches of 64, `torch.inference_mode`, nothing else (no head, no pooling, no grading, no output). "
-          "`autocode run` codes with the same weights on its own BERT module (`autocode.classifiers.bert`: the same "
-          "layers, hidden states within 1e-5 of transformers', tested), which spares importing transformers:", "",
+          f"{b['segments']} segments as the 1x run (`segments_for` with the model's segment config), each tokenised "
+          "once, longest first, under `torch.inference_mode`, nothing else (no head, no pooling, no grading, no "
+          "output). `autocode run` codes with the same weights on its own BERT module (`autocode.classifiers.bert`: "
+          "the same layers, hidden states within 1e-5 of transformers', tested), which spares importing "
+          "transformers.", "",
+          "Batching tuned: one bare pass per batching below (at most so many rows and so many padded tokens a "
+          "batch); the fastest is the limit the run is measured against.", "",
+          "| rows at most | padded tokens at most | forward s | peak RSS MB |", "|---|---|---|---|",
+          *[f"| {x['rows'] if x['rows'] < 10**9 else 'any'} | {x['tokens'] if x['tokens'] < 10**9 else 'any'} | "
+            f"{x['forward_s']:.2f} | {x['peak_rss_mb']:.0f} |" for x in res.get("bare_batching_sweep", [])], "",
           f"- forward pass: **{b['forward_s']:.2f} s** median of {len(b['repeats'])} "
           f"({fwds}); "
           f"{b['segments'] / b['forward_s']:.1f} segments/s; loading tokenizer + encoder {b['load_s']:.2f} s; "

@@ -152,18 +152,24 @@ class FastTokenizer:
         self.pad_id = self.tokenizer.token_to_id(pad)
         if self.pad_id is None:
             raise ValueError(f"the tokenizer has no padding token {pad!r}")
-        self.pad_token = pad
+        self.pad_token, self.pad_token_id = pad, self.pad_id
 
     def __call__(self, first: Sequence[str], second: Sequence[str] | None = None, truncation=True,
-                 max_length: int = 512, padding=True, return_tensors="pt") -> "Encoding":
+                 max_length: int = 512, padding=True, return_tensors="pt") -> "Encoding | dict":
+        """Tensors padded to the longest, or (``padding=False``) a dict of unpadded lists."""
         strategy = "only_second" if truncation == "only_second" else "longest_first"
         self.tokenizer.enable_truncation(max_length, strategy=strategy)
-        self.tokenizer.enable_padding(pad_id=self.pad_id, pad_token=self.pad_token)
+        if padding:
+            self.tokenizer.enable_padding(pad_id=self.pad_id, pad_token=self.pad_token)
+        else:
+            self.tokenizer.no_padding()
         inputs = list(first) if second is None else list(zip(first, second))
         encoded = self.tokenizer.encode_batch(inputs)
-        return Encoding({name: torch.tensor([getattr(e, attr) for e in encoded], dtype=torch.long)
-                         for name, attr in (("input_ids", "ids"), ("token_type_ids", "type_ids"),
-                                            ("attention_mask", "attention_mask"))})
+        fields = {name: [getattr(e, attr) for e in encoded] for name, attr in
+                  (("input_ids", "ids"), ("token_type_ids", "type_ids"), ("attention_mask", "attention_mask"))}
+        if not padding:
+            return fields
+        return Encoding({name: torch.tensor(rows, dtype=torch.long) for name, rows in fields.items()})
 
     def save_pretrained(self, directory: str | Path) -> None:
         _copy(self.source, directory, (TOKENIZER, "tokenizer_config.json", "special_tokens_map.json", "vocab.txt"))

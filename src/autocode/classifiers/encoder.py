@@ -1,5 +1,11 @@
 """Loading a Hugging Face encoder offline, and embedding texts in length-sorted batches.
 
+Inference tokenises all its texts once, unpadded, then runs them longest first in batches
+capped both in rows and in padded tokens (``TOKENS_PER_BATCH``). On the CPU a small token
+budget is both faster and leaner than a fixed number of rows: the activations stay in cache
+and keep nearly the same size from batch to batch, so the heap does not fragment as a run
+goes on (measured in docs/benchmarks.md). Training keeps fixed batches of ``batch_size`` rows.
+
 torch and transformers are imported here and in the modules that use this one, never at the
 top of the package, so that ``autocode --help`` and the TF-IDF path stay light.
 """
@@ -15,6 +21,7 @@ import numpy as np
 from autocode.errors import AutocodeError
 
 PACKAGED = "packaged:all-MiniLM-L6-v2"
+TOKENS_PER_BATCH = {"cpu": 1024, "cuda": 16384}  # padded tokens in an inference batch, by device type
 Item = str | tuple[str, str]
 
 
@@ -87,18 +94,20 @@ def load_for_inference(base: str | None, device=None):
     return load_encoder(path, device)
 
 
-def tokenize(tokenizer, items: Sequence[Item], max_length: int):
-    """Tokenise strings or (text, context) pairs; the context is truncated first."""
+def tokenize(tokenizer, items: Sequence[Item], max_length: int, padding: bool = True):
+    """Tokenise strings or (text, context) pairs; the context is truncated first. Padded to the
+    longest as tensors, or with ``padding=False`` unpadded as lists (for :func:`token_batches`)."""
+    tensors = "pt" if padding else None
     if items and isinstance(items[0], tuple):
         first, second = [a for a, _ in items], [b for _, b in items]
         try:
-            return tokenizer(first, second, truncation="only_second", max_length=max_length, padding=True,
-                             return_tensors="pt")
+            return tokenizer(first, second, truncation="only_second", max_length=max_length, padding=padding,
+                             return_tensors=tensors)
         except Exception:  # tokenizers' "Truncation error": a text alone is longer than max_length
             first = [_shortened(tokenizer, text, max_length - 4) for text in first]
-            return tokenizer(first, second, truncation="only_second", max_length=max_length, padding=True,
-                             return_tensors="pt")
-    return tokenizer(list(items), truncation=True, max_length=max_length, padding=True, return_tensors="pt")
+            return tokenizer(first, second, truncation="only_second", max_length=max_length, padding=padding,
+                             return_tensors=tensors)
+    return tokenizer(list(items), truncation=True, max_length=max_length, padding=padding, return_tensors=tensors)
 
 
 def _shortened(tokenizer, text: str, budget: int) -> str:
@@ -120,6 +129,47 @@ def length_batches(items: Sequence[Item], batch_size: int) -> list[np.ndarray]:
     return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
+def token_batches(lengths: Sequence[int], max_rows: int, max_tokens: int) -> list[np.ndarray]:
+    """Indices, longest first, in batches of at most ``max_rows`` items and ``max_tokens`` padded
+    tokens (a single item longer than that makes a batch of its own)."""
+    lengths = np.asarray(lengths)
+    order = np.argsort(-lengths, kind="stable")
+    batches, start = [], 0
+    while start < len(order):
+        rows = max(1, min(max_rows, max_tokens // max(1, int(lengths[order[start]]))))
+        batches.append(order[start : start + rows])
+        start += rows
+    return batches
+
+
+def collate(encoded, idx: Sequence[int], pad_id: int, left: bool = False):
+    """Rows ``idx`` of an unpadded encoding, padded to the longest as a batch of tensors."""
+    import torch
+
+    from autocode.classifiers.bert import Encoding
+
+    width = max(len(encoded["input_ids"][i]) for i in idx)
+    batch = {}
+    for name, fill in (("input_ids", pad_id), ("token_type_ids", 0), ("attention_mask", 0)):
+        if name in encoded:
+            rows = [list(encoded[name][i]) for i in idx]
+            batch[name] = torch.tensor([[fill] * (width - len(r)) + r if left else r + [fill] * (width - len(r))
+                                        for r in rows], dtype=torch.long)
+    return Encoding(batch)
+
+
+def inference_batches(tokenizer, items: Sequence[Item], max_length: int, device, max_rows: int = 64):
+    """``(indices, batch on device)`` over ``items``, each text tokenised once, in token-capped
+    batches (see :func:`token_batches`)."""
+    if not items:
+        return
+    encoded = tokenize(tokenizer, items, max_length, padding=False)
+    budget = TOKENS_PER_BATCH.get(device.type, TOKENS_PER_BATCH["cuda"])
+    left = getattr(tokenizer, "padding_side", "right") == "left"
+    for idx in token_batches([len(ids) for ids in encoded["input_ids"]], max_rows, budget):
+        yield idx, collate(encoded, idx, tokenizer.pad_token_id, left).to(device)
+
+
 def mean_pool(hidden, mask):
     mask = mask.unsqueeze(-1).to(hidden.dtype)
     return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
@@ -127,7 +177,7 @@ def mean_pool(hidden, mask):
 
 def embed(tokenizer, model, items: Sequence[Item], max_length: int = 128, batch_size: int = 64,
           normalize: bool = True) -> np.ndarray:
-    """Mean-pooled embeddings, in the order of ``items``."""
+    """Mean-pooled embeddings, in the order of ``items`` (``batch_size``: rows per batch, at most)."""
     import torch
 
     if not items:
@@ -136,8 +186,7 @@ def embed(tokenizer, model, items: Sequence[Item], max_length: int = 128, batch_
     out = np.zeros((len(items), model.config.hidden_size), dtype=np.float32)
     model.eval()
     with torch.inference_mode():
-        for idx in length_batches(items, batch_size):
-            enc = tokenize(tokenizer, [items[i] for i in idx], max_length).to(device)
+        for idx, enc in inference_batches(tokenizer, items, max_length, device, batch_size):
             pooled = mean_pool(model(**enc).last_hidden_state, enc["attention_mask"])
             if normalize:
                 pooled = torch.nn.functional.normalize(pooled, dim=-1)

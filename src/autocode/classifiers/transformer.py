@@ -31,8 +31,8 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from autocode.classifiers.bert import BertEncoder, from_transformers
-from autocode.classifiers.encoder import (PACKAGED, Item, length_batches, load_encoder, load_for_inference, mean_pool,
-                                         pick_device, tokenize)
+from autocode.classifiers.encoder import (PACKAGED, Item, inference_batches, length_batches, load_encoder,
+                                         load_for_inference, mean_pool, pick_device, tokenize)
 from autocode.errors import AutocodeError
 
 PARAMS_FILE = "transformer.json"
@@ -253,8 +253,7 @@ class TransformerClassifier:
         out = np.zeros((len(texts), net.head.out_features))
         net.eval()
         with torch.inference_mode():
-            for idx in length_batches(texts, 64):
-                enc = tokenize(self.tokenizer_, [texts[i] for i in idx], self.max_length).to(self._dev())
+            for idx, enc in inference_batches(self.tokenizer_, texts, self.max_length, self._dev()):
                 out[idx] = torch.sigmoid(net(enc)).float().cpu().numpy()
         return out
 
