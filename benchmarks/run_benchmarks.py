@@ -122,14 +122,15 @@ def build_study(scale: int, root: Path, unique: bool = False) -> Path:
 
 
 # -- measuring ------------------------------------------------------------------------------
-def timed(name: str, cmd: list[str], work: Path, reuse: bool = False) -> dict:
-    """Run cmd in a fresh process under /usr/bin/time; wall seconds and peak RSS (MB)."""
+def timed(name: str, cmd: list[str], work: Path, reuse: bool = False, env: dict | None = None) -> dict:
+    """Run cmd in a fresh process under /usr/bin/time (``env`` added to the environment); wall
+    seconds and peak RSS (MB)."""
     tfile = work / f"{name}.time"
     if not (reuse and tfile.exists() and tfile.read_text().strip()):
         print(f"[bench] {name}: {' '.join(map(str, cmd))}", flush=True)
         log = open(work / f"{name}.log", "w")
         proc = subprocess.run(["/usr/bin/time", "-f", "%e %M", "-o", str(tfile), *map(str, cmd)],
-                              stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+                              stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env={**os.environ, **(env or {})})
         log.close()
         if proc.returncode != 0:
             tail = (work / f"{name}.log").read_text(errors="replace")[-2000:]
@@ -366,6 +367,7 @@ def main() -> None:
     results["overhead_ratio_process"] = round(run_wall / proc, 2)
 
     int8_run(results, studies[1], work, a.reuse, fwd)
+    thread_runs(results, studies[1], work, a.reuse)
     if 4 in heavy_scales:  # the same comparison where start-up weighs less
         bare4 = bare_pass("bare_pass_4x", studies[4], work, a.reuse, batching)
         run4 = next(r["wall_s"] for r in results["runs"] if r["model"] == "transformer" and r["scale"] == 4)
@@ -397,6 +399,17 @@ model = load_model(sys.argv[1], book)
 model.classifier.quantize = "int8"
 model.save(sys.argv[2], book)
 """
+
+
+def thread_runs(results: dict, study: Path, work: Path, reuse: bool) -> None:
+    """The 1x transformer run with torch held to 1, the core count and twice that many threads
+    (OMP_NUM_THREADS; torch's own default is the core count, which autocode keeps)."""
+    cores = os.cpu_count() or 1
+    results["transformer_1x_by_threads"] = {
+        str(n): timed(f"run_transformer_1x_threads{n}", [AUTOCODE, "run", study, "--out", work / "out_transformer_1x",
+                                                         "--force", "--model", TRANSFORMER_MODEL], work, reuse,
+                      env={"OMP_NUM_THREADS": str(n)})["wall_s"]
+        for n in sorted({1, cores, 2 * cores})}
 
 
 def int8_run(results: dict, study: Path, work: Path, reuse: bool, fwd: float) -> None:
@@ -611,6 +624,11 @@ def markdown(res: dict) -> str:
                  f"forward pass ({b4['overhead_ratio_process']:.2f}x process against process); the fixed start-up "
                  f"(import of torch, model load: {res['startup']['load_transformer']['wall_s']:.1f} s with the "
                  "autocode import and the study) weighs less as the batch grows")
+    th = res.get("transformer_1x_by_threads")
+    if th:
+        L.append("- threads: the same 1x run with torch held to n threads (OMP_NUM_THREADS): " + ", ".join(
+            f"n = {n}: {w:.2f} s" for n, w in th.items())
+            + f"; autocode keeps torch's default, one thread a core ({res['bare_forward_pass']['threads']} here)")
     q = res.get("transformer_int8_1x")
     if q:
         L.append(f"- information only: the same 1x run with the model set to int8 (`autocode train --int8`; opt-in, "
