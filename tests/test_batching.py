@@ -45,6 +45,10 @@ def test_collated_rows_equal_the_tokenizers_own_padding(kind, pairs):
     for key in direct:
         assert torch.equal(batch[key], direct[key]), key
     assert not batch["attention_mask"].all()  # padding was exercised
+    unpaddable = collate(unpadded, idx, None)  # a tokenizer without a padding token
+    hidden = batch["attention_mask"] == 0
+    assert (unpaddable["input_ids"][hidden] == 0).all()
+    assert torch.equal(unpaddable["input_ids"][~hidden], batch["input_ids"][~hidden])
 
 
 def test_embeddings_do_not_depend_on_the_token_budget(monkeypatch):
@@ -58,3 +62,14 @@ def test_embeddings_do_not_depend_on_the_token_budget(monkeypatch):
     narrow = embed(tokenizer, model, texts, 32)
     assert len(sizes) > 5 and max(sizes) < len(texts)  # the small budget did split the texts
     np.testing.assert_allclose(narrow, wide, atol=1e-5)
+
+
+def test_left_padding_puts_the_same_tokens_at_the_end():
+    tokenizer = bert.FastTokenizer(tiny_bert())
+    unpadded = tokenize(tokenizer, TEXTS, 24, padding=False)
+    idx = [0, 3, 5]
+    right, left = collate(unpadded, idx, tokenizer.pad_token_id), collate(unpadded, idx, tokenizer.pad_token_id, left=True)
+    for r in range(len(idx)):
+        n = int(right["attention_mask"][r].sum())
+        assert torch.equal(left["input_ids"][r, -n:], right["input_ids"][r, :n])
+        assert left["attention_mask"][r, -n:].all() and not left["attention_mask"][r, :-n].any()

@@ -142,12 +142,14 @@ def token_batches(lengths: Sequence[int], max_rows: int, max_tokens: int) -> lis
     return batches
 
 
-def collate(encoded, idx: Sequence[int], pad_id: int, left: bool = False):
-    """Rows ``idx`` of an unpadded encoding, padded to the longest as a batch of tensors."""
+def collate(encoded, idx: Sequence[int], pad_id: int | None, left: bool = False):
+    """Rows ``idx`` of an unpadded encoding, padded to the longest as a batch of tensors. The
+    attention mask hides padding, so a tokenizer without a padding token pads with id 0."""
     import torch
 
     from autocode.classifiers.bert import Encoding
 
+    pad_id = 0 if pad_id is None else pad_id
     width = max(len(encoded["input_ids"][i]) for i in idx)
     batch = {}
     for name, fill in (("input_ids", pad_id), ("token_type_ids", 0), ("attention_mask", 0)):
