@@ -49,7 +49,38 @@ def _fingerprint(base: str | None) -> str:
 
 
 class _Embedder:
-    """Shared by both classifiers: loads the encoder once and caches segment embeddings."""
+    """Shared by both classifiers: loads the encoder once, caches segment embeddings, and saves
+    the parameters (with the encoder's fingerprint) as JSON and the fitted arrays as .npz."""
+
+    _files: tuple[str, str]  # (parameters .json, arrays .npz)
+    _arrays: dict[str, str]  # fitted attribute -> its name in the .npz
+    _unreadable: str  # what a load error says: "<model> cannot be read (...); <remedy>"
+
+    def save(self, directory: Path) -> list[str]:
+        params_file, arrays_file = self._files
+        directory = Path(directory)
+        (directory / params_file).write_text(
+            json.dumps({**self.params(), "encoder_sha256": self.encoder_sha256_}, indent=1), encoding="utf-8")
+        with open(directory / arrays_file, "wb") as fh:
+            np.savez(fh, **{name: getattr(self, attr) for attr, name in self._arrays.items()})
+        return [params_file, arrays_file]
+
+    @classmethod
+    def load(cls, directory: Path):
+        params_file, arrays_file = cls._files
+        directory = Path(directory)
+        try:
+            params = json.loads((directory / params_file).read_text(encoding="utf-8"))
+            sha = params.pop("encoder_sha256", "")
+            self = cls(**params)
+            arrays = np.load(directory / arrays_file, allow_pickle=False)
+            for attr, name in cls._arrays.items():
+                setattr(self, attr, arrays[name])
+        except (OSError, KeyError, ValueError, TypeError) as exc:
+            raise AutocodeError(cls._unreadable.format(exc=exc), directory) from None
+        self.encoder_sha256_ = sha
+        self._check_encoder(directory)
+        return self
 
     def _encoder(self):
         if not hasattr(self, "_loaded"):
@@ -79,6 +110,10 @@ class _Embedder:
 
 
 class ZeroShotClassifier(_Embedder):
+    _files = ("zeroshot.json", "prototypes.npz")
+    _arrays = {"prototypes_": "prototypes"}
+    _unreadable = "zero-shot model cannot be read ({exc}); rebuild it"
+
     def __init__(self, descriptions: list[list[str]] | None = None, base: str | None = PACKAGED,
                  shift: float = 0.3, scale: float = 20.0, max_length: int = 128, batch_size: int = 64,
                  device: str | None = None):
@@ -118,30 +153,12 @@ class ZeroShotClassifier(_Embedder):
     def predict_proba(self, texts: Sequence[Item]) -> np.ndarray:
         return 1.0 / (1.0 + np.exp(-self.scale * (self.similarity(texts) - self.shift)))
 
-    def save(self, directory: Path) -> list[str]:
-        directory = Path(directory)
-        (directory / "zeroshot.json").write_text(
-            json.dumps({**self.params(), "encoder_sha256": self.encoder_sha256_}, indent=1), encoding="utf-8")
-        with open(directory / "prototypes.npz", "wb") as fh:
-            np.savez(fh, prototypes=self.prototypes_)
-        return ["zeroshot.json", "prototypes.npz"]
-
-    @classmethod
-    def load(cls, directory: Path) -> "ZeroShotClassifier":
-        directory = Path(directory)
-        try:
-            params = json.loads((directory / "zeroshot.json").read_text(encoding="utf-8"))
-            sha = params.pop("encoder_sha256", "")
-            self = cls(**params)
-            self.prototypes_ = np.load(directory / "prototypes.npz", allow_pickle=False)["prototypes"]
-        except (OSError, KeyError, ValueError, TypeError) as exc:
-            raise AutocodeError(f"zero-shot model cannot be read ({exc}); rebuild it", directory) from None
-        self.encoder_sha256_ = sha
-        self._check_encoder(directory)
-        return self
-
 
 class FewShotClassifier(_Embedder):
+    _files = ("fewshot.json", "fewshot_head.npz")
+    _arrays = {"coef_": "coef", "intercept_": "intercept"}
+    _unreadable = "few-shot model cannot be read ({exc}); retrain it"
+
     def __init__(self, descriptions: list[list[str]] | None = None, base: str | None = PACKAGED, C: float = 1.0,
                  max_length: int = 128, batch_size: int = 64, seed: int = 0, device: str | None = None):
         self.descriptions = descriptions
@@ -178,26 +195,3 @@ class FewShotClassifier(_Embedder):
         if not texts:
             return np.zeros((0, len(self.intercept_)))
         return sigmoid_scores(self._embed(texts), self.coef_, self.intercept_)
-
-    def save(self, directory: Path) -> list[str]:
-        directory = Path(directory)
-        (directory / "fewshot.json").write_text(
-            json.dumps({**self.params(), "encoder_sha256": self.encoder_sha256_}, indent=1), encoding="utf-8")
-        with open(directory / "fewshot_head.npz", "wb") as fh:
-            np.savez(fh, coef=self.coef_, intercept=self.intercept_)
-        return ["fewshot.json", "fewshot_head.npz"]
-
-    @classmethod
-    def load(cls, directory: Path) -> "FewShotClassifier":
-        directory = Path(directory)
-        try:
-            params = json.loads((directory / "fewshot.json").read_text(encoding="utf-8"))
-            sha = params.pop("encoder_sha256", "")
-            self = cls(**params)
-            head = np.load(directory / "fewshot_head.npz", allow_pickle=False)
-            self.coef_, self.intercept_ = head["coef"], head["intercept"]
-        except (OSError, KeyError, ValueError, TypeError) as exc:
-            raise AutocodeError(f"few-shot model cannot be read ({exc}); retrain it", directory) from None
-        self.encoder_sha256_ = sha
-        self._check_encoder(directory)
-        return self
