@@ -13,6 +13,7 @@ top of the package, so that ``autocode --help`` and the TF-IDF path stay light.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Sequence
 
@@ -123,10 +124,10 @@ def _shortened(tokenizer, text: str, budget: int) -> str:
 
 
 def length_batches(items: Sequence[Item], batch_size: int) -> list[np.ndarray]:
-    """Indices in batches of similar length (less padding), longest first."""
-    lengths = np.array([len(x if isinstance(x, str) else x[0] + x[1]) for x in items])
-    order = np.argsort(-lengths, kind="stable")
-    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    """Indices in batches of ``batch_size`` and similar length in characters (less padding),
+    longest first: training's batches, made before tokenising."""
+    lengths = [len(x if isinstance(x, str) else x[0] + x[1]) for x in items]
+    return token_batches(lengths, batch_size, max_tokens=sys.maxsize)
 
 
 def token_batches(lengths: Sequence[int], max_rows: int, max_tokens: int) -> list[np.ndarray]:
